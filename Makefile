@@ -1,0 +1,95 @@
+# qemu-cloak front door.  `make run` boots the bundled guest and prints what
+# each detector saw; `make check` is the test suite; see README.md.
+
+TOP := $(CURDIR)
+-include config.mk
+
+PREFIX ?= /usr/local
+BUILD_DIR ?= $(TOP)/build
+CCACHE ?= auto
+DESTDIR ?=
+export PREFIX DESTDIR BUILD_DIR CCACHE QEMU_SOURCE QEMU_CLOAK_CACHE JOBS
+
+# Debian's interpreter: the one first on PATH may be another build.
+PYTHON := /usr/bin/python3
+QEMU_BIN := $(BUILD_DIR)/qemu-build/qemu-system-x86_64
+QEMU_IMG := $(BUILD_DIR)/qemu-build/qemu-img
+TOOLS_DIR := $(BUILD_DIR)/tools
+GUEST_DIR := $(BUILD_DIR)/guest
+export QEMU_BIN QEMU_IMG TOOLS_DIR GUEST_DIR PYTHON
+
+CC ?= cc
+GLIB_CFLAGS = $(shell pkg-config --cflags glib-2.0)
+GLIB_LIBS = $(shell pkg-config --libs glib-2.0)
+TOOL_CFLAGS = -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11
+
+# Each area adds its own targets in mk/<area>.mk:
+#   TOOLS           host programs built into $(TOOLS_DIR)
+#   INSTALL_TOOLS   install-* targets run by `make install`
+#   CHECK_TARGETS   run by `make check`, in order
+#   BENCH_TARGETS   run by `make bench`
+#   FUZZ_TARGETS    run by `make fuzz`
+TOOLS :=
+INSTALL_TOOLS :=
+UNIT_CHECKS :=
+BOOT_CHECKS :=
+BENCH_TARGETS :=
+FUZZ_TARGETS :=
+
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: all deps qemu build tools install install-tools run check check-series \
+        check-unit check-boot bench fuzz clean distclean help
+
+all: build
+
+help:
+	@sed -n 's/^##//p' $(TOP)/README.md 2>/dev/null || true
+	@echo "targets: deps build install run check bench fuzz clean distclean"
+
+config.mk:
+	./configure
+
+## deps: install the Debian build, runtime and test dependencies (as root)
+deps:
+	./build.sh deps
+
+qemu: config.mk
+	./build.sh all
+
+build: qemu tools
+
+tools: $(TOOLS)
+
+install: build
+	./build.sh install
+
+install-tools: $(INSTALL_TOOLS)
+
+check-series: config.mk
+	./build.sh check-series
+
+check-unit: tools $(UNIT_CHECKS)
+
+check-boot: build $(BOOT_CHECKS)
+
+# Order matters: cheap checks first, so a broken series fails in seconds.
+check: check-series check-unit check-boot
+	@echo
+	@echo "make check: all checks passed"
+
+bench: build $(BENCH_TARGETS)
+
+fuzz: $(FUZZ_TARGETS)
+
+clean:
+	rm -rf $(BUILD_DIR)/qemu-build $(TOOLS_DIR) $(GUEST_DIR)
+
+distclean:
+	rm -rf $(BUILD_DIR) config.mk
+
+## run: set up what is missing, boot the bundled guest, print each detector's report
+run: config.mk
+	@if [ "$$(id -u)" = 0 ]; then ./build.sh deps; else ./build.sh deps-check; fi
+	$(MAKE) --no-print-directory build guest
+	$(PYTHON) tests/guest/run-guest --qemu $(QEMU_BIN) --guest-dir $(GUEST_DIR) --machine q35 --show-report
