@@ -49,6 +49,15 @@ BUILD_PACKAGES=(build-essential pkg-config ninja-build python3-venv flex bison
     meson/bookworm-backports python3-pycotap/bookworm-backports)
 RUNTIME_PACKAGES=(seabios ipxe-qemu qemu-system-data/bookworm-backports)
 TEST_PACKAGES=(busybox-static)
+# Each area may add packages in mk/<area>.packages, one per line.
+EXTRA_PACKAGES=()
+for f in "$TOP"/mk/*.packages; do
+    [ -f "$f" ] || continue
+    while read -r p; do
+        case $p in ''|'#'*) continue ;; esac
+        EXTRA_PACKAGES+=("$p")
+    done < "$f"
+done
 
 apt_sources_file=/etc/apt/sources.list.d/qemu-cloak.sources
 
@@ -106,7 +115,7 @@ do_deps() {
     local mode=${1:-install} missing
     stage deps "Debian build, runtime and test dependencies"
     # shellcheck disable=SC2207
-    missing=($(missing_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"))
+    missing=($(missing_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}" ${EXTRA_PACKAGES[@]+"${EXTRA_PACKAGES[@]}"}))
     if [ ${#missing[@]} -gt 0 ]; then
         if [ "$mode" = check ] || [ "$(id -u)" != 0 ]; then
             die "missing dependencies: ${missing[*]} (run 'make deps' as root)"
