@@ -41,7 +41,12 @@ static void record_bytes(const char *key, const unsigned char *val, size_t len)
 {
     size_t i;
 
-    printf("PROBE %s ", key);
+    /* Keys come from sysfs names too: keep them one word. */
+    fputs("PROBE ", stdout);
+    for (i = 0; key[i]; i++) {
+        putchar(isgraph((unsigned char)key[i]) && key[i] != '\\' ? key[i] : '_');
+    }
+    putchar(' ');
     for (i = 0; i < len; i++) {
         unsigned char c = val[i];
 
@@ -317,7 +322,7 @@ static void probe_dmi_id(void)
 {
     const char *dir = "/sys/class/dmi/id";
     struct dirent **names;
-    char path[512], key[256];
+    char path[512], key[NAME_MAX + 16];
     int i, n;
 
     names = list_dir(dir, &n);
@@ -462,7 +467,8 @@ static void probe_acpi_table(const char *name, const char *path)
     }
     snprintf(key, sizeof(key), "acpi.%s.length", name);
     record(key, "%zu", len);
-    if (len >= 36) {
+    /* The FACS is the one table without the common header. */
+    if (len >= 36 && memcmp(buf, "FACS", 4) != 0) {
         snprintf(key, sizeof(key), "acpi.%s.signature", name);
         field(key, buf, 4);
         snprintf(key, sizeof(key), "acpi.%s.revision", name);
@@ -532,7 +538,7 @@ static void probe_acpi(void)
 static void record_files(const char *prefix, const char *dir,
                          const char *const *files)
 {
-    char path[512], key[512];
+    char path[1024], key[1024];
 
     for (; *files; files++) {
         snprintf(path, sizeof(path), "%s/%s", dir, *files);
@@ -549,7 +555,7 @@ static void probe_pci(void)
     };
     const char *dir = "/sys/bus/pci/devices";
     struct dirent **names;
-    char path[512], prefix[300];
+    char path[1024], prefix[NAME_MAX + 16];
     int i, n;
 
     names = list_dir(dir, &n);
@@ -565,7 +571,7 @@ static void probe_pci(void)
 static void probe_ata_identity(const char *prefix, const char *dev)
 {
     struct hd_driveid id;
-    char key[300];
+    char key[NAME_MAX + 64];
     int fd;
 
     fd = open(dev, O_RDONLY | O_NONBLOCK);
@@ -590,7 +596,7 @@ static void probe_block(void)
     };
     const char *dir = "/sys/block";
     struct dirent **names;
-    char path[512], prefix[300], dev[300];
+    char path[1024], prefix[NAME_MAX + 16], dev[NAME_MAX + 32];
     int i, n;
 
     names = list_dir(dir, &n);
@@ -619,7 +625,7 @@ static void probe_nvme(void)
     };
     const char *dir = "/sys/class/nvme";
     struct dirent **names;
-    char path[512], prefix[300];
+    char path[1024], prefix[NAME_MAX + 16];
     int i, n;
 
     names = list_dir(dir, &n);
@@ -639,7 +645,7 @@ static void probe_scsi(void)
     const char *dir = "/sys/bus/scsi/devices";
     struct dirent **names;
     unsigned char *buf;
-    char path[512], prefix[300];
+    char path[1024], prefix[NAME_MAX + 16];
     size_t len, s = 0, e;
     int i, n, line = 0;
 
@@ -698,8 +704,16 @@ static void probe_input(void)
             case 'H': what = "handlers"; break;
             }
             if (what) {
+                size_t vs = s + 3, ve = e;
+
+                /* N: Name="..." */
+                if (buf[s] == 'N' && ve - vs >= 7 &&
+                    !memcmp(buf + vs, "Name=\"", 6) && buf[ve - 1] == '"') {
+                    vs += 6;
+                    ve--;
+                }
                 snprintf(key, sizeof(key), "input.%d.%s", dev, what);
-                record_bytes(key, buf + s + 3, e - s - 3);
+                record_bytes(key, buf + vs, ve - vs);
             }
             seen_line = 1;
         }
@@ -717,7 +731,7 @@ static void probe_usb(void)
     };
     const char *dir = "/sys/bus/usb/devices";
     struct dirent **names;
-    char path[512], prefix[300];
+    char path[1024], prefix[NAME_MAX + 16];
     int i, n;
 
     names = list_dir(dir, &n);
@@ -737,7 +751,7 @@ static void probe_net(void)
 {
     const char *dir = "/sys/class/net";
     struct dirent **names;
-    char path[512], key[300];
+    char path[1024], key[NAME_MAX + 16];
     int i, n;
 
     names = list_dir(dir, &n);
