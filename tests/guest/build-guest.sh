@@ -108,6 +108,7 @@ kernel_pkg=${GUEST_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 2> /dev/nul
 [ -n "$kernel_pkg" ] ||
     die "cannot resolve linux-image-amd64 to a kernel package (apt-get update?)"
 
+note "fetching $kernel_pkg, busybox-static and the detectors"
 fetch "$kernel_pkg"
 fetch busybox-static
 todo=$detector_pkgs
@@ -171,6 +172,7 @@ add_module() (
 )
 
 : > "$work/mod-order"
+note "kernel $kver: resolving modules"
 mkdir -p "$root/usr/lib" "$root/usr/bin" "$root/usr/sbin" "$root/bin" \
     "$root/sbin" "$root/lib64" "$root/etc" "$root/proc" "$root/sys" \
     "$root/dev" "$root/tmp" "$root/run" "$root/root"
@@ -226,6 +228,7 @@ chmod 755 "$root/init"
 
 # ---- shared libraries ----------------------------------------------------------
 
+note "resolving shared libraries"
 # Every dynamic ELF file in the image gets its NEEDED libraries from the
 # extracted packages, at the path the package put them, until closed.
 lib_dirs="lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu"
@@ -280,7 +283,7 @@ if [ -n "$interp" ]; then
     found=$(find_lib "$(basename "$interp")" "$lib_dirs") ||
         die "no package provides the dynamic loader $interp"
     set -- $found
-    install_file "$1" "$2"
+    [ -e "$root/$2" ] || install_file "$1" "$2"
     mkdir -p "$root$(dirname "$interp")"
     [ -e "$root$interp" ] || ln -s "/$2" "$root$interp"
 fi
@@ -295,6 +298,9 @@ bb="$root/bin/busybox"
     die "the initramfs archive is implausibly small"
 gzip -9 -n < "$work/initrd.cpio" > "$work/initrd.img"
 rm -f "$work/initrd.cpio"
+# The extracted packages (mostly the kernel's modules) are large; the .debs
+# stay cached.  $work/root is kept for inspection.
+rm -rf "$pkgs"
 
 mv "$work/vmlinuz" "$out/vmlinuz"
 mv "$work/initrd.img" "$out/initrd.img"

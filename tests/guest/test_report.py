@@ -194,7 +194,7 @@ class RunnerPieces(unittest.TestCase):
 
     def test_accel_argument_checked(self):
         with self.assertRaises(ValueError):
-            cloakguest.choose_accel("hvf", "q", "k", "i", "q35", "/tmp")
+            cloakguest.choose_accel("hvf", "q", "k", "i", "/tmp")
 
 
 @unittest.skipUnless(shutil.which(os.environ.get("CC", "cc")), "no C compiler")

@@ -364,6 +364,8 @@ def run_qemu(command, timeout, log_path=None):
         proc.wait()
         for t in threads:
             t.join(5)
+        proc.stdout.close()
+        proc.stderr.close()
         console = text(out)
         if log_path:
             with open(log_path, "w", encoding="latin-1") as f:
@@ -393,7 +395,7 @@ def _file_key(path):
     return "%s:%d:%d" % (os.path.realpath(path), st.st_size, st.st_mtime_ns)
 
 
-def _kvm_usable(qemu, kernel, initrd, machine, cache_dir):
+def _kvm_usable(qemu, kernel, initrd, cache_dir):
     """(bool, reason): can KVM boot this kernel with this binary?
 
     A short ping boot answers it; the answer is cached per (binary, kernel)
@@ -403,8 +405,8 @@ def _kvm_usable(qemu, kernel, initrd, machine, cache_dir):
         return False, "no /dev/kvm"
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False, "/dev/kvm is not accessible"
-    key = hashlib.sha256(("%s|%s|%s" % (_file_key(qemu), _file_key(kernel),
-                                        machine)).encode()).hexdigest()
+    key = hashlib.sha256(("%s|%s" % (_file_key(qemu), _file_key(kernel))
+                          ).encode()).hexdigest()
     cache = os.path.join(cache_dir, "accel-probe.json")
     try:
         with open(cache) as f:
@@ -416,7 +418,7 @@ def _kvm_usable(qemu, kernel, initrd, machine, cache_dir):
 
     nonce = secrets.token_hex(8)
     append = "console=ttyS0 panic=-1 cloak.ping=1 cloak.nonce=" + nonce
-    cmd = qemu_command(qemu, machine, "kvm", kernel, initrd, append)
+    cmd = qemu_command(qemu, "q35", "kvm", kernel, initrd, append)
     try:
         console, _, _, seconds = run_qemu(cmd, KVM_PROBE_TIMEOUT)
         parse_console(console, nonce)
@@ -435,13 +437,13 @@ def _kvm_usable(qemu, kernel, initrd, machine, cache_dir):
     return ok, reason
 
 
-def choose_accel(accel, qemu, kernel, initrd, machine, cache_dir):
+def choose_accel(accel, qemu, kernel, initrd, cache_dir):
     """(accel, reason) to use for a requested 'auto', 'kvm' or 'tcg'."""
     if accel in ("tcg", "kvm"):
         return accel, "requested"
     if accel != "auto":
         raise ValueError("accel must be auto, kvm or tcg, not %r" % accel)
-    ok, reason = _kvm_usable(qemu, kernel, initrd, machine, cache_dir)
+    ok, reason = _kvm_usable(qemu, kernel, initrd, cache_dir)
     return ("kvm" if ok else "tcg"), reason
 
 
@@ -471,7 +473,7 @@ def boot(qemu, machine="q35", accel="auto", extra_args=(), smp=1, memory=512,
                              "or commas: %r" % arg)
 
     cache_dir = guest_dir if os.access(guest_dir, os.W_OK) else "/tmp"
-    used, reason = choose_accel(accel, qemu, kernel, initrd, machine, cache_dir)
+    used, reason = choose_accel(accel, qemu, kernel, initrd, cache_dir)
 
     nonce = nonce or secrets.token_hex(8)
     append = "console=ttyS0 panic=-1 cloak.nonce=" + nonce
