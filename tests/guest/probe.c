@@ -775,6 +775,111 @@ static void probe_net(void)
     free_list(names, n);
 }
 
+/* HDA codecs: /proc/asound/cardN/codec#M, "Key: value" lines. */
+static void probe_sound(void)
+{
+    static const char *const fields[][2] = {
+        { "Codec: ", "codec" },
+        { "Vendor Id: ", "vendor_id" },
+        { "Subsystem Id: ", "subsystem_id" },
+        { "Revision Id: ", "revision_id" },
+    };
+    const char *dir = "/proc/asound";
+    struct dirent **cards, **codecs;
+    char path[1024], key[2 * NAME_MAX + 32];
+    int c, n_cards, k, n_codecs;
+
+    record_text_file("sound.cards", "/proc/asound/cards");
+    cards = list_dir(dir, &n_cards);
+    for (c = 0; c < n_cards; c++) {
+        if (strncmp(cards[c]->d_name, "card", 4)) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir, cards[c]->d_name);
+        codecs = list_dir(path, &n_codecs);
+        for (k = 0; k < n_codecs; k++) {
+            unsigned char *buf;
+            size_t len, s = 0, e, f;
+
+            if (strncmp(codecs[k]->d_name, "codec#", 6)) {
+                continue;
+            }
+            snprintf(path, sizeof(path), "%s/%s/%s", dir, cards[c]->d_name,
+                     codecs[k]->d_name);
+            buf = read_file(path, &len);
+            while (buf && s < len) {
+                for (e = s; e < len && buf[e] != '\n'; e++) {
+                }
+                for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+                    size_t fl = strlen(fields[f][0]);
+
+                    if (e - s > fl && !memcmp(buf + s, fields[f][0], fl)) {
+                        snprintf(key, sizeof(key), "sound.%s.%s.%s",
+                                 cards[c]->d_name, codecs[k]->d_name + 6,
+                                 fields[f][1]);
+                        record_bytes(key, buf + s + fl, e - s - fl);
+                    }
+                }
+                s = e + 1;
+            }
+            free(buf);
+        }
+        free_list(codecs, n_codecs);
+    }
+    free_list(cards, n_cards);
+}
+
+/* Monitor identity from the EDID of each DRM connector. */
+static void probe_edid(void)
+{
+    const char *dir = "/sys/class/drm";
+    struct dirent **names;
+    char path[1024], key[NAME_MAX + 32];
+    int i, n;
+
+    names = list_dir(dir, &n);
+    for (i = 0; i < n; i++) {
+        unsigned char *e;
+        size_t len, d;
+
+        snprintf(path, sizeof(path), "%s/%s/edid", dir, names[i]->d_name);
+        e = read_file(path, &len);
+        if (!e) {
+            continue;
+        }
+        if (len >= 128) {
+            unsigned id = e[8] << 8 | e[9];
+            char vendor[4] = {
+                '@' + ((id >> 10) & 31), '@' + ((id >> 5) & 31), '@' + (id & 31), 0,
+            };
+
+            snprintf(key, sizeof(key), "edid.%s.vendor", names[i]->d_name);
+            record(key, "%s", vendor);
+            snprintf(key, sizeof(key), "edid.%s.product", names[i]->d_name);
+            record(key, "0x%04x", e[10] | e[11] << 8);
+            snprintf(key, sizeof(key), "edid.%s.serial", names[i]->d_name);
+            record(key, "0x%08x", le32(e + 12));
+            /* Descriptors 0xfc (name) and 0xff (serial text). */
+            for (d = 54; d + 18 <= 126; d += 18) {
+                if (e[d] == 0 && e[d + 1] == 0 && (e[d + 3] == 0xfc || e[d + 3] == 0xff)) {
+                    size_t l = 0;
+
+                    while (l < 13 && e[d + 5 + l] != '\n') {
+                        l++;
+                    }
+                    snprintf(key, sizeof(key), "edid.%s.%s", names[i]->d_name,
+                             e[d + 3] == 0xfc ? "name" : "serial_text");
+                    record_bytes(key, e + d + 5, l);
+                }
+            }
+        }
+        snprintf(key, sizeof(key), "edid.%s.raw", names[i]->d_name);
+        hex_record(key, e, len);
+        free(e);
+    }
+    free_list(names, n);
+}
+
 static void probe_platform(void)
 {
     record("fwcfg.visible", "%d", access("/sys/firmware/qemu_fw_cfg", F_OK) == 0);
@@ -805,6 +910,8 @@ int main(void)
     probe_input();
     probe_usb();
     probe_net();
+    probe_sound();
+    probe_edid();
     probe_platform();
     printf("PROBE-END %lu\n", record_count);
     return fflush(stdout) == 0 ? 0 : 1;
