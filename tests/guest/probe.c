@@ -547,6 +547,21 @@ static void record_files(const char *prefix, const char *dir,
     }
 }
 
+/* prefix.driver: the name of the driver bound to the device at dir. */
+static void record_driver(const char *prefix, const char *dir)
+{
+    char path[1024], target[1024], key[1024];
+    ssize_t len;
+
+    snprintf(path, sizeof(path), "%s/driver", dir);
+    len = readlink(path, target, sizeof(target) - 1);
+    if (len > 0) {
+        target[len] = '\0';
+        snprintf(key, sizeof(key), "%s.driver", prefix);
+        record(key, "%s", strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
+    }
+}
+
 static void probe_pci(void)
 {
     static const char *const files[] = {
@@ -564,6 +579,7 @@ static void probe_pci(void)
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
         snprintf(prefix, sizeof(prefix), "pci.%s", names[i]->d_name);
         record_files(prefix, path, files);
+        record_driver(prefix, path);
     }
     free_list(names, n);
 }
@@ -759,18 +775,9 @@ static void probe_net(void)
         snprintf(path, sizeof(path), "%s/%s/address", dir, names[i]->d_name);
         snprintf(key, sizeof(key), "net.%s.mac", names[i]->d_name);
         record_text_file(key, path);
-        snprintf(path, sizeof(path), "%s/%s/device/driver", dir,
-                 names[i]->d_name);
-        {
-            char target[512];
-            ssize_t len = readlink(path, target, sizeof(target) - 1);
-
-            if (len > 0) {
-                target[len] = '\0';
-                snprintf(key, sizeof(key), "net.%s.driver", names[i]->d_name);
-                record(key, "%s", strrchr(target, '/') + 1);
-            }
-        }
+        snprintf(path, sizeof(path), "%s/%s/device", dir, names[i]->d_name);
+        snprintf(key, sizeof(key), "net.%s", names[i]->d_name);
+        record_driver(key, path);
     }
     free_list(names, n);
 }
