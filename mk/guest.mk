@@ -7,7 +7,8 @@
 #                          and proves the harness fails on bad boots and reports
 
 GUEST_SOURCES := $(TOP)/tests/guest/build-guest.sh $(TOP)/tests/guest/probe.c \
-    $(TOP)/tests/guest/init $(wildcard $(TOP)/tests/guest/programs/*.c)
+    $(TOP)/tests/guest/init $(wildcard $(TOP)/tests/guest/programs/*.c) \
+    $(wildcard $(TOP)/tests/guest/programs)
 
 UNIT_CHECKS += check-unit-guest
 BOOT_CHECKS += check-boot-foundation
