@@ -70,9 +70,11 @@ fetch() {
     for pkg in "$@"; do
         grep -q "^$pkg " "$work/candidates" ||
             die "apt knows no package '$pkg' (run apt-get update?)"
-        set -- $(grep "^$pkg " "$work/candidates" | head -n 1)
-        [ -s "$cache/${1}_$(echo "$2" | sed 's/:/%3a/')_$3.deb" ] ||
-            missing="$missing $1=$2"
+        read -r _ ver arch <<EOF
+$(grep "^$pkg " "$work/candidates" | head -n 1)
+EOF
+        [ -s "$cache/${pkg}_$(echo "$ver" | sed 's/:/%3a/')_$arch.deb" ] ||
+            missing="$missing $pkg=$ver"
     done
     if [ -n "$missing" ]; then
         note "downloading$missing"
@@ -85,6 +87,7 @@ fetch() {
         deb=$cache/${pkg}_$(echo "$ver" | sed 's/:/%3a/')_$arch.deb
         if [ ! -s "$deb" ]; then
             # Offline with a newer apt list: fall back to a cached version.
+            # shellcheck disable=SC2012 # package file names are plain
             deb=$(ls -t "$cache/${pkg}"_*_"$arch".deb 2> /dev/null | head -n 1)
             [ -n "$deb" ] || die "cannot download '$pkg' and no version is cached"
             note "warning: $pkg $ver is not available, using $(basename "$deb")"
@@ -135,8 +138,9 @@ done
 # ---- kernel and modules ----------------------------------------------------
 
 kver=$(ls "$pkgs/$kernel_pkg/lib/modules")
-[ -n "$kver" ] && [ -f "$pkgs/$kernel_pkg/boot/vmlinuz-$kver" ] ||
+if [ -z "$kver" ] || [ ! -f "$pkgs/$kernel_pkg/boot/vmlinuz-$kver" ]; then
     die "$kernel_pkg has no kernel image"
+fi
 kmods=$pkgs/$kernel_pkg/lib/modules/$kver
 echo "kernel $kver" >> "$manifest"
 
@@ -219,6 +223,7 @@ install_file util-linux usr/bin/lscpu
 # ---- our own programs ----------------------------------------------------------
 
 static_cflags="-static -O2 -Wall -Wextra -std=gnu11"
+# shellcheck disable=SC2086 # several flags
 "$CC" $static_cflags -o "$root/bin/cloak-probe" "$here/probe.c" ||
     die "cannot compile probe.c"
 for src in "$here"/programs/*.c; do
@@ -226,6 +231,7 @@ for src in "$here"/programs/*.c; do
     name=$(basename "$src" .c)
     [ -e "$root/bin/$name" ] &&
         die "programs/$name.c: /bin/$name already exists in the image"
+    # shellcheck disable=SC2086
     "$CC" $static_cflags -o "$root/bin/$name" "$src" ||
         die "cannot compile programs/$name.c"
     echo "program $name" >> "$manifest"
@@ -249,7 +255,7 @@ runpath() {
         tr : ' ' | sed 's|^/||; s| /| |g'
 }
 
-# find_lib SONAME DIRS: print "pkg/dir/SONAME" of the first match.
+# find_lib SONAME DIRS: print "PKG DIR/SONAME" of the first match.
 find_lib() {
     for dir in $2; do
         for p in "$pkgs"/*; do
@@ -277,11 +283,13 @@ while [ -n "$queue" ]; do
         [ -n "$i" ] && interp=$i
         for so in $(needed "$f"); do
             found=$(find_lib "$so" "$(runpath "$f") $lib_dirs") ||
-                die "no package provides $so (needed by ${f#$root/})"
-            set -- $found
-            [ -e "$root/$2" ] && continue
-            install_file "$1" "$2"
-            next="$next $root/$2"
+                die "no package provides $so (needed by ${f#"$root"/})"
+            read -r pkg path <<EOF
+$found
+EOF
+            [ -e "$root/$path" ] && continue
+            install_file "$pkg" "$path"
+            next="$next $root/$path"
         done
     done
     queue=$next
@@ -289,10 +297,12 @@ done
 if [ -n "$interp" ]; then
     found=$(find_lib "$(basename "$interp")" "$lib_dirs") ||
         die "no package provides the dynamic loader $interp"
-    set -- $found
-    [ -e "$root/$2" ] || install_file "$1" "$2"
+    read -r pkg path <<EOF
+$found
+EOF
+    [ -e "$root/$path" ] || install_file "$pkg" "$path"
     mkdir -p "$root$(dirname "$interp")"
-    [ -e "$root$interp" ] || ln -s "/$2" "$root$interp"
+    [ -e "$root$interp" ] || ln -s "/$path" "$root$interp"
 fi
 
 # ---- pack --------------------------------------------------------------------

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #define TIMING_RUNS 1000
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_FILE (4 * 1024 * 1024)
 
 static unsigned long record_count;
@@ -44,7 +45,9 @@ static void record_bytes(const char *key, const unsigned char *val, size_t len)
     /* Keys come from sysfs names too: keep them one word. */
     fputs("PROBE ", stdout);
     for (i = 0; key[i]; i++) {
-        putchar(isgraph((unsigned char)key[i]) && key[i] != '\\' ? key[i] : '_');
+        int c = (unsigned char)key[i];
+
+        putchar(isgraph(c) && c != '\\' ? c : '_');
     }
     putchar(' ');
     for (i = 0; i < len; i++) {
@@ -173,6 +176,14 @@ static int is_regular(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The index of the newline ending the line that starts at s (or len). */
+static size_t line_end(const unsigned char *buf, size_t len, size_t s)
+{
+    const unsigned char *nl = memchr(buf + s, '\n', len - s);
+
+    return nl ? (size_t)(nl - buf) : len;
 }
 
 /* ---- CPUID -------------------------------------------------------------- */
@@ -487,7 +498,7 @@ static void probe_acpi_table(const char *name, const char *path)
     if (!strcmp(name, "FACP") && len > 45) {
         record("acpi.FACP.pm_profile", "%u", buf[45]);
     }
-    for (n = 0; n < (int)(sizeof(acpi_needles) / sizeof(acpi_needles[0])); n++) {
+    for (n = 0; n < (int)ARRAY_SIZE(acpi_needles); n++) {
         size_t nl = strlen(acpi_needles[n]);
 
         for (i = 0; i + nl <= len; i++) {
@@ -558,7 +569,7 @@ static void record_driver(const char *prefix, const char *dir)
     if (len > 0) {
         target[len] = '\0';
         snprintf(key, sizeof(key), "%s.driver", prefix);
-        record(key, "%s", strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
+        record(key, "%s", basename(target));
     }
 }
 
@@ -682,8 +693,7 @@ static void probe_scsi(void)
         return;
     }
     while (s < len) {
-        for (e = s; e < len && buf[e] != '\n'; e++) {
-        }
+        e = line_end(buf, len, s);
         snprintf(prefix, sizeof(prefix), "scsi.proc.%d", line++);
         record_bytes(prefix, buf + s, e - s);
         s = e + 1;
@@ -704,20 +714,23 @@ static void probe_input(void)
     }
     /* Blocks of "X: ..." lines separated by blank lines. */
     while (s < len) {
-        for (e = s; e < len && buf[e] != '\n'; e++) {
-        }
+        e = line_end(buf, len, s);
         if (e == s) {
             dev += seen_line;
             seen_line = 0;
         } else if (e - s > 3 && buf[s + 1] == ':') {
             const char *what = NULL;
 
-            switch (buf[s]) {
-            case 'I': what = "id"; break;
-            case 'N': what = "name"; break;
-            case 'P': what = "phys"; break;
-            case 'S': what = "sysfs"; break;
-            case 'H': what = "handlers"; break;
+            static const char *const kinds[][2] = {
+                { "I", "id" }, { "N", "name" }, { "P", "phys" },
+                { "S", "sysfs" }, { "H", "handlers" },
+            };
+            size_t k;
+
+            for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+                if (buf[s] == kinds[k][0][0]) {
+                    what = kinds[k][1];
+                }
             }
             if (what) {
                 size_t vs = s + 3, ve = e;
@@ -815,9 +828,8 @@ static void probe_sound(void)
                      codecs[k]->d_name);
             buf = read_file(path, &len);
             while (buf && s < len) {
-                for (e = s; e < len && buf[e] != '\n'; e++) {
-                }
-                for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+                e = line_end(buf, len, s);
+                for (f = 0; f < ARRAY_SIZE(fields); f++) {
                     size_t fl = strlen(fields[f][0]);
 
                     if (e - s > fl && !memcmp(buf + s, fields[f][0], fl)) {
@@ -857,7 +869,8 @@ static void probe_edid(void)
         if (len >= 128) {
             unsigned id = e[8] << 8 | e[9];
             char vendor[4] = {
-                '@' + ((id >> 10) & 31), '@' + ((id >> 5) & 31), '@' + (id & 31), 0,
+                '@' + ((id >> 10) & 31), '@' + ((id >> 5) & 31),
+                '@' + (id & 31), 0,
             };
 
             snprintf(key, sizeof(key), "edid.%s.vendor", names[i]->d_name);
@@ -868,7 +881,8 @@ static void probe_edid(void)
             record(key, "0x%08x", le32(e + 12));
             /* Descriptors 0xfc (name) and 0xff (serial text). */
             for (d = 54; d + 18 <= 126; d += 18) {
-                if (e[d] == 0 && e[d + 1] == 0 && (e[d + 3] == 0xfc || e[d + 3] == 0xff)) {
+                if (e[d] == 0 && e[d + 1] == 0 &&
+                    (e[d + 3] == 0xfc || e[d + 3] == 0xff)) {
                     size_t l = 0;
 
                     while (l < 13 && e[d + 5 + l] != '\n') {
@@ -889,7 +903,8 @@ static void probe_edid(void)
 
 static void probe_platform(void)
 {
-    record("fwcfg.visible", "%d", access("/sys/firmware/qemu_fw_cfg", F_OK) == 0);
+    record("fwcfg.visible", "%d",
+           access("/sys/firmware/qemu_fw_cfg", F_OK) == 0);
     record_text_file("fwcfg.rev", "/sys/firmware/qemu_fw_cfg/rev");
     record_text_file("clocksource.current",
         "/sys/devices/system/clocksource/clocksource0/current_clocksource");
