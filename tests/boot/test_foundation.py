@@ -8,7 +8,6 @@ initrd.img from `make guest`), optionally CLOAK_ACCEL (auto, tcg or kvm).
 
 import os
 import re
-import shutil
 import sys
 import tempfile
 import unittest
