@@ -8,7 +8,6 @@ initrd.img from `make guest`), optionally CLOAK_ACCEL (auto, tcg or kvm).
 
 import os
 import re
-import shutil
 import sys
 import tempfile
 import unittest
@@ -126,6 +125,26 @@ class Q35(FoundationBoot, unittest.TestCase):
 class PC(FoundationBoot, unittest.TestCase):
     machine = "pc"
     smp = 2
+
+
+class RunMode(unittest.TestCase):
+    """cloak.run=NAME runs one program from the guest's /bin, framed."""
+
+    def test_run_program_with_arguments(self):
+        # uname is a busybox applet in /bin, like the workloads in programs/.
+        r = cloakguest.boot(QEMU, machine="q35", accel=ACCEL, guest_dir=GUEST_DIR,
+                            run="uname", run_args=["-m"])
+        self.assertEqual(r.output("run:uname"), "x86_64\n")
+        self.assertEqual(r.status("run:uname"), 0)
+        self.assertEqual(r.status("modules"), 0)
+        self.assertNotIn("probe", r.sections)
+        self.assertNotIn("virt-what", r.sections)
+
+    def test_bad_program_name_refused(self):
+        with self.assertRaises(ValueError):
+            cloakguest.boot(QEMU, guest_dir=GUEST_DIR, run="a b")
+        with self.assertRaises(ValueError):
+            cloakguest.boot(QEMU, guest_dir=GUEST_DIR, run="x", run_args=["a,b"])
 
 
 class HarnessFailsWhenItShould(unittest.TestCase):

@@ -51,41 +51,51 @@ guest_modules="
     nvme
     uhci_hcd ehci_hcd ehci_pci ohci_hcd ohci_pci xhci_hcd xhci_pci
     usbhid hid_generic usb_storage
+    psmouse virtio_input
     snd_hda_intel snd_hda_codec_generic
+    bochs
 "
 
 # ---- Debian packages -------------------------------------------------------
 
-# deb_path PKG: print the cached .deb of PKG's candidate version, downloading
-# it when it is not cached yet.
-deb_path() {
-    pkg=$1
-    info=$(apt-cache show --no-all-versions "$pkg" 2> /dev/null) ||
-        die "apt knows no package '$pkg' (run apt-get update?)"
-    ver=$(printf '%s\n' "$info" | sed -n 's/^Version: //p' | head -n 1)
-    arch=$(printf '%s\n' "$info" | sed -n 's/^Architecture: //p' | head -n 1)
-    [ -n "$ver" ] && [ -n "$arch" ] || die "no version of '$pkg' is available"
-    file=$cache/${pkg}_$(printf '%s' "$ver" | sed 's/:/%3a/')_$arch.deb
-    if [ ! -s "$file" ]; then
-        note "downloading $pkg $ver"
-        if ! (cd "$cache" && apt-get download -q "$pkg=$ver" > /dev/null 2>"$work/apt.err"); then
-            # Offline with an outdated apt list: fall back to a cached version.
-            file=$(ls -t "$cache/${pkg}"_*_"$arch".deb 2> /dev/null | head -n 1) ||
-                true
-            [ -n "$file" ] || die "cannot download '$pkg': $(cat "$work/apt.err")"
-            note "warning: using cached $(basename "$file")"
-        fi
-    fi
-    printf '%s\n' "$file"
-}
-
-# fetch PKG: extract PKG into $pkgs/PKG once.
+# fetch PKG...: extract each PKG's candidate version into $pkgs/PKG,
+# downloading the .debs that are not cached yet (one apt call per batch).
 fetch() {
-    [ -d "$pkgs/$1" ] && return 0
-    deb=$(deb_path "$1")
-    mkdir -p "$pkgs/$1"
-    dpkg-deb -x "$deb" "$pkgs/$1" || die "cannot extract $deb"
-    echo "package $(basename "$deb")" >> "$manifest"
+    apt-cache show --no-all-versions "$@" 2> /dev/null |
+        awk '/^Package: / { p = $2 } /^Version: / { v = $2 }
+             /^Architecture: / { a = $2 }
+             /^$/ { if (p != "") print p, v, a; p = "" }
+             END { if (p != "") print p, v, a }' > "$work/candidates"
+    missing=
+    for pkg in "$@"; do
+        grep -q "^$pkg " "$work/candidates" ||
+            die "apt knows no package '$pkg' (run apt-get update?)"
+        read -r _ ver arch <<EOF
+$(grep "^$pkg " "$work/candidates" | head -n 1)
+EOF
+        [ -s "$cache/${pkg}_$(echo "$ver" | sed 's/:/%3a/')_$arch.deb" ] ||
+            missing="$missing $pkg=$ver"
+    done
+    if [ -n "$missing" ]; then
+        note "downloading$missing"
+        # shellcheck disable=SC2086 # one word per package
+        (cd "$cache" && apt-get download -q $missing > /dev/null 2> "$work/apt.err") ||
+            note "warning: apt-get download failed: $(cat "$work/apt.err")"
+    fi
+    while read -r pkg ver arch; do
+        [ -d "$pkgs/$pkg" ] && continue
+        deb=$cache/${pkg}_$(echo "$ver" | sed 's/:/%3a/')_$arch.deb
+        if [ ! -s "$deb" ]; then
+            # Offline with a newer apt list: fall back to a cached version.
+            # shellcheck disable=SC2012 # package file names are plain
+            deb=$(ls -t "$cache/${pkg}"_*_"$arch".deb 2> /dev/null | head -n 1)
+            [ -n "$deb" ] || die "cannot download '$pkg' and no version is cached"
+            note "warning: $pkg $ver is not available, using $(basename "$deb")"
+        fi
+        mkdir -p "$pkgs/$pkg"
+        dpkg-deb -x "$deb" "$pkgs/$pkg" || die "cannot extract $deb"
+        echo "package $(basename "$deb")" >> "$manifest"
+    done < "$work/candidates"
 }
 
 # lib_deps PKG...: the Depends/Pre-Depends of the PKGs that are shared
@@ -108,10 +118,8 @@ kernel_pkg=${GUEST_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 2> /dev/nul
 [ -n "$kernel_pkg" ] ||
     die "cannot resolve linux-image-amd64 to a kernel package (apt-get update?)"
 
-note "fetching $kernel_pkg, busybox-static and the detectors"
-fetch "$kernel_pkg"
-fetch busybox-static
-todo=$detector_pkgs
+note "fetching $kernel_pkg, busybox-static, the detectors and their libraries"
+todo="$kernel_pkg busybox-static $detector_pkgs"
 seen=" "
 while [ -n "$todo" ]; do
     new=
@@ -119,17 +127,20 @@ while [ -n "$todo" ]; do
         case $seen in *" $pkg "*) continue ;; esac
         seen="$seen$pkg "
         new="$new $pkg"
-        fetch "$pkg"
     done
+    [ -n "$new" ] || break
     # shellcheck disable=SC2086 # one word per package
-    todo=$([ -z "$new" ] || lib_deps $new | tr '\n' ' ')
+    fetch $new
+    # shellcheck disable=SC2086
+    todo=$(lib_deps $new | tr '\n' ' ')
 done
 
 # ---- kernel and modules ----------------------------------------------------
 
 kver=$(ls "$pkgs/$kernel_pkg/lib/modules")
-[ -n "$kver" ] && [ -f "$pkgs/$kernel_pkg/boot/vmlinuz-$kver" ] ||
+if [ -z "$kver" ] || [ ! -f "$pkgs/$kernel_pkg/boot/vmlinuz-$kver" ]; then
     die "$kernel_pkg has no kernel image"
+fi
 kmods=$pkgs/$kernel_pkg/lib/modules/$kver
 echo "kernel $kver" >> "$manifest"
 
@@ -212,6 +223,7 @@ install_file util-linux usr/bin/lscpu
 # ---- our own programs ----------------------------------------------------------
 
 static_cflags="-static -O2 -Wall -Wextra -std=gnu11"
+# shellcheck disable=SC2086 # several flags
 "$CC" $static_cflags -o "$root/bin/cloak-probe" "$here/probe.c" ||
     die "cannot compile probe.c"
 for src in "$here"/programs/*.c; do
@@ -219,6 +231,7 @@ for src in "$here"/programs/*.c; do
     name=$(basename "$src" .c)
     [ -e "$root/bin/$name" ] &&
         die "programs/$name.c: /bin/$name already exists in the image"
+    # shellcheck disable=SC2086
     "$CC" $static_cflags -o "$root/bin/$name" "$src" ||
         die "cannot compile programs/$name.c"
     echo "program $name" >> "$manifest"
@@ -242,7 +255,7 @@ runpath() {
         tr : ' ' | sed 's|^/||; s| /| |g'
 }
 
-# find_lib SONAME DIRS: print "pkg/dir/SONAME" of the first match.
+# find_lib SONAME DIRS: print "PKG DIR/SONAME" of the first match.
 find_lib() {
     for dir in $2; do
         for p in "$pkgs"/*; do
@@ -270,11 +283,13 @@ while [ -n "$queue" ]; do
         [ -n "$i" ] && interp=$i
         for so in $(needed "$f"); do
             found=$(find_lib "$so" "$(runpath "$f") $lib_dirs") ||
-                die "no package provides $so (needed by ${f#$root/})"
-            set -- $found
-            [ -e "$root/$2" ] && continue
-            install_file "$1" "$2"
-            next="$next $root/$2"
+                die "no package provides $so (needed by ${f#"$root"/})"
+            read -r pkg path <<EOF
+$found
+EOF
+            [ -e "$root/$path" ] && continue
+            install_file "$pkg" "$path"
+            next="$next $root/$path"
         done
     done
     queue=$next
@@ -282,10 +297,12 @@ done
 if [ -n "$interp" ]; then
     found=$(find_lib "$(basename "$interp")" "$lib_dirs") ||
         die "no package provides the dynamic loader $interp"
-    set -- $found
-    [ -e "$root/$2" ] || install_file "$1" "$2"
+    read -r pkg path <<EOF
+$found
+EOF
+    [ -e "$root/$path" ] || install_file "$pkg" "$path"
     mkdir -p "$root$(dirname "$interp")"
-    [ -e "$root$interp" ] || ln -s "/$2" "$root$interp"
+    [ -e "$root$interp" ] || ln -s "/$path" "$root$interp"
 fi
 
 # ---- pack --------------------------------------------------------------------

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #define TIMING_RUNS 1000
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_FILE (4 * 1024 * 1024)
 
 static unsigned long record_count;
@@ -44,7 +45,9 @@ static void record_bytes(const char *key, const unsigned char *val, size_t len)
     /* Keys come from sysfs names too: keep them one word. */
     fputs("PROBE ", stdout);
     for (i = 0; key[i]; i++) {
-        putchar(isgraph((unsigned char)key[i]) && key[i] != '\\' ? key[i] : '_');
+        int c = (unsigned char)key[i];
+
+        putchar(isgraph(c) && c != '\\' ? c : '_');
     }
     putchar(' ');
     for (i = 0; i < len; i++) {
@@ -173,6 +176,14 @@ static int is_regular(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The index of the newline ending the line that starts at s (or len). */
+static size_t line_end(const unsigned char *buf, size_t len, size_t s)
+{
+    const unsigned char *nl = memchr(buf + s, '\n', len - s);
+
+    return nl ? (size_t)(nl - buf) : len;
 }
 
 /* ---- CPUID -------------------------------------------------------------- */
@@ -487,7 +498,7 @@ static void probe_acpi_table(const char *name, const char *path)
     if (!strcmp(name, "FACP") && len > 45) {
         record("acpi.FACP.pm_profile", "%u", buf[45]);
     }
-    for (n = 0; n < (int)(sizeof(acpi_needles) / sizeof(acpi_needles[0])); n++) {
+    for (n = 0; n < (int)ARRAY_SIZE(acpi_needles); n++) {
         size_t nl = strlen(acpi_needles[n]);
 
         for (i = 0; i + nl <= len; i++) {
@@ -547,6 +558,21 @@ static void record_files(const char *prefix, const char *dir,
     }
 }
 
+/* prefix.driver: the name of the driver bound to the device at dir. */
+static void record_driver(const char *prefix, const char *dir)
+{
+    char path[1024], target[1024], key[1024];
+    ssize_t len;
+
+    snprintf(path, sizeof(path), "%s/driver", dir);
+    len = readlink(path, target, sizeof(target) - 1);
+    if (len > 0) {
+        target[len] = '\0';
+        snprintf(key, sizeof(key), "%s.driver", prefix);
+        record(key, "%s", basename(target));
+    }
+}
+
 static void probe_pci(void)
 {
     static const char *const files[] = {
@@ -564,6 +590,7 @@ static void probe_pci(void)
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
         snprintf(prefix, sizeof(prefix), "pci.%s", names[i]->d_name);
         record_files(prefix, path, files);
+        record_driver(prefix, path);
     }
     free_list(names, n);
 }
@@ -666,8 +693,7 @@ static void probe_scsi(void)
         return;
     }
     while (s < len) {
-        for (e = s; e < len && buf[e] != '\n'; e++) {
-        }
+        e = line_end(buf, len, s);
         snprintf(prefix, sizeof(prefix), "scsi.proc.%d", line++);
         record_bytes(prefix, buf + s, e - s);
         s = e + 1;
@@ -688,20 +714,23 @@ static void probe_input(void)
     }
     /* Blocks of "X: ..." lines separated by blank lines. */
     while (s < len) {
-        for (e = s; e < len && buf[e] != '\n'; e++) {
-        }
+        e = line_end(buf, len, s);
         if (e == s) {
             dev += seen_line;
             seen_line = 0;
         } else if (e - s > 3 && buf[s + 1] == ':') {
             const char *what = NULL;
 
-            switch (buf[s]) {
-            case 'I': what = "id"; break;
-            case 'N': what = "name"; break;
-            case 'P': what = "phys"; break;
-            case 'S': what = "sysfs"; break;
-            case 'H': what = "handlers"; break;
+            static const char *const kinds[][2] = {
+                { "I", "id" }, { "N", "name" }, { "P", "phys" },
+                { "S", "sysfs" }, { "H", "handlers" },
+            };
+            size_t k;
+
+            for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+                if (buf[s] == kinds[k][0][0]) {
+                    what = kinds[k][1];
+                }
             }
             if (what) {
                 size_t vs = s + 3, ve = e;
@@ -759,25 +788,123 @@ static void probe_net(void)
         snprintf(path, sizeof(path), "%s/%s/address", dir, names[i]->d_name);
         snprintf(key, sizeof(key), "net.%s.mac", names[i]->d_name);
         record_text_file(key, path);
-        snprintf(path, sizeof(path), "%s/%s/device/driver", dir,
-                 names[i]->d_name);
-        {
-            char target[512];
-            ssize_t len = readlink(path, target, sizeof(target) - 1);
+        snprintf(path, sizeof(path), "%s/%s/device", dir, names[i]->d_name);
+        snprintf(key, sizeof(key), "net.%s", names[i]->d_name);
+        record_driver(key, path);
+    }
+    free_list(names, n);
+}
 
-            if (len > 0) {
-                target[len] = '\0';
-                snprintf(key, sizeof(key), "net.%s.driver", names[i]->d_name);
-                record(key, "%s", strrchr(target, '/') + 1);
+/* HDA codecs: /proc/asound/cardN/codec#M, "Key: value" lines. */
+static void probe_sound(void)
+{
+    static const char *const fields[][2] = {
+        { "Codec: ", "codec" },
+        { "Vendor Id: ", "vendor_id" },
+        { "Subsystem Id: ", "subsystem_id" },
+        { "Revision Id: ", "revision_id" },
+    };
+    const char *dir = "/proc/asound";
+    struct dirent **cards, **codecs;
+    char path[1024], key[2 * NAME_MAX + 32];
+    int c, n_cards, k, n_codecs;
+
+    record_text_file("sound.cards", "/proc/asound/cards");
+    cards = list_dir(dir, &n_cards);
+    for (c = 0; c < n_cards; c++) {
+        if (strncmp(cards[c]->d_name, "card", 4)) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir, cards[c]->d_name);
+        codecs = list_dir(path, &n_codecs);
+        for (k = 0; k < n_codecs; k++) {
+            unsigned char *buf;
+            size_t len, s = 0, e, f;
+
+            if (strncmp(codecs[k]->d_name, "codec#", 6)) {
+                continue;
+            }
+            snprintf(path, sizeof(path), "%s/%s/%s", dir, cards[c]->d_name,
+                     codecs[k]->d_name);
+            buf = read_file(path, &len);
+            while (buf && s < len) {
+                e = line_end(buf, len, s);
+                for (f = 0; f < ARRAY_SIZE(fields); f++) {
+                    size_t fl = strlen(fields[f][0]);
+
+                    if (e - s > fl && !memcmp(buf + s, fields[f][0], fl)) {
+                        snprintf(key, sizeof(key), "sound.%s.%s.%s",
+                                 cards[c]->d_name, codecs[k]->d_name + 6,
+                                 fields[f][1]);
+                        record_bytes(key, buf + s + fl, e - s - fl);
+                    }
+                }
+                s = e + 1;
+            }
+            free(buf);
+        }
+        free_list(codecs, n_codecs);
+    }
+    free_list(cards, n_cards);
+}
+
+/* Monitor identity from the EDID of each DRM connector. */
+static void probe_edid(void)
+{
+    const char *dir = "/sys/class/drm";
+    struct dirent **names;
+    char path[1024], key[NAME_MAX + 32];
+    int i, n;
+
+    names = list_dir(dir, &n);
+    for (i = 0; i < n; i++) {
+        unsigned char *e;
+        size_t len, d;
+
+        snprintf(path, sizeof(path), "%s/%s/edid", dir, names[i]->d_name);
+        e = read_file(path, &len);
+        if (!e) {
+            continue;
+        }
+        if (len >= 128) {
+            unsigned id = e[8] << 8 | e[9];
+            char vendor[4] = {
+                '@' + ((id >> 10) & 31), '@' + ((id >> 5) & 31),
+                '@' + (id & 31), 0,
+            };
+
+            snprintf(key, sizeof(key), "edid.%s.vendor", names[i]->d_name);
+            record(key, "%s", vendor);
+            snprintf(key, sizeof(key), "edid.%s.product", names[i]->d_name);
+            record(key, "0x%04x", e[10] | e[11] << 8);
+            snprintf(key, sizeof(key), "edid.%s.serial", names[i]->d_name);
+            record(key, "0x%08x", le32(e + 12));
+            /* Descriptors 0xfc (name) and 0xff (serial text). */
+            for (d = 54; d + 18 <= 126; d += 18) {
+                if (e[d] == 0 && e[d + 1] == 0 &&
+                    (e[d + 3] == 0xfc || e[d + 3] == 0xff)) {
+                    size_t l = 0;
+
+                    while (l < 13 && e[d + 5 + l] != '\n') {
+                        l++;
+                    }
+                    snprintf(key, sizeof(key), "edid.%s.%s", names[i]->d_name,
+                             e[d + 3] == 0xfc ? "name" : "serial_text");
+                    record_bytes(key, e + d + 5, l);
+                }
             }
         }
+        snprintf(key, sizeof(key), "edid.%s.raw", names[i]->d_name);
+        hex_record(key, e, len);
+        free(e);
     }
     free_list(names, n);
 }
 
 static void probe_platform(void)
 {
-    record("fwcfg.visible", "%d", access("/sys/firmware/qemu_fw_cfg", F_OK) == 0);
+    record("fwcfg.visible", "%d",
+           access("/sys/firmware/qemu_fw_cfg", F_OK) == 0);
     record_text_file("fwcfg.rev", "/sys/firmware/qemu_fw_cfg/rev");
     record_text_file("clocksource.current",
         "/sys/devices/system/clocksource/clocksource0/current_clocksource");
@@ -805,6 +932,8 @@ int main(void)
     probe_input();
     probe_usb();
     probe_net();
+    probe_sound();
+    probe_edid();
     probe_platform();
     printf("PROBE-END %lu\n", record_count);
     return fflush(stdout) == 0 ? 0 : 1;

@@ -33,6 +33,9 @@ DETECTORS = ("probe", "virt-what", "systemd-detect-virt", "dmidecode",
 
 DEFAULT_TIMEOUT = 300
 KVM_PROBE_TIMEOUT = 30
+# A kernel that stalls under KVM (kvm-pvm stops after "Probing EDD") goes
+# silent; a working one prints continuously.
+KVM_PROBE_STALL = 10
 
 # What the guest sees as the PCI host bridge (00:00.0) on each machine type.
 HOST_BRIDGES = {
@@ -324,12 +327,13 @@ def _fatal_message(console, stderr):
     return None
 
 
-def run_qemu(command, timeout, log_path=None):
+def run_qemu(command, timeout, log_path=None, stall_timeout=None):
     """Run QEMU with the serial console on stdout.
 
     Returns (console, stderr, returncode, seconds).  Stops early, raising
     BootError, when the console or stderr shows that no kernel will start,
-    and when timeout seconds pass.
+    when timeout seconds pass, or when the console stays silent for
+    stall_timeout seconds (if given).
     """
     start = time.monotonic()
     try:
@@ -347,15 +351,21 @@ def run_qemu(command, timeout, log_path=None):
         return b"".join(chunks).decode("latin-1")
 
     failure = None
+    seen, last_output = 0, start
     try:
         while proc.poll() is None:
-            elapsed = time.monotonic() - start
+            now = time.monotonic()
+            if len(out) != seen:
+                seen, last_output = len(out), now
             fatal = _fatal_message(text(out), text(err))
             if fatal:
                 failure = fatal
                 break
-            if elapsed > timeout:
+            if now - start > timeout:
                 failure = "the guest did not power off within %d s" % timeout
+                break
+            if stall_timeout and now - last_output > stall_timeout:
+                failure = "the guest console was silent for %d s" % stall_timeout
                 break
             time.sleep(0.2)
     finally:
@@ -420,7 +430,8 @@ def _kvm_usable(qemu, kernel, initrd, cache_dir):
     append = "console=ttyS0 panic=-1 cloak.ping=1 cloak.nonce=" + nonce
     cmd = qemu_command(qemu, "q35", "kvm", kernel, initrd, append)
     try:
-        console, _, _, seconds = run_qemu(cmd, KVM_PROBE_TIMEOUT)
+        console, _, _, seconds = run_qemu(cmd, KVM_PROBE_TIMEOUT,
+                                          stall_timeout=KVM_PROBE_STALL)
         parse_console(console, nonce)
         ok, reason = True, "a KVM probe boot completed in %.1f s" % seconds
     except GuestError as e:
