@@ -184,7 +184,7 @@ class HarnessFailsWhenItShould(unittest.TestCase):
             kernel = os.path.join(d, "vmlinuz")
             with open(kernel, "wb") as f:
                 f.write(b"\x7fELF not really a kernel" + os.urandom(4096))
-            with self.assertRaises(GuestError):
+            with self.assertRaisesRegex(BootError, "QEMU exited with status"):
                 cloakguest.boot(QEMU, machine="q35", accel="tcg",
                                 guest_dir=GUEST_DIR, kernel=kernel, timeout=60)
 

@@ -512,7 +512,8 @@ def boot(qemu, machine="q35", accel="auto", extra_args=(), smp=1, memory=512,
         if stderr.strip():
             detail += "\nQEMU stderr:\n" + _tail(stderr)
         if rc:
-            detail += "\nQEMU exit status %d" % rc
+            raise BootError("QEMU exited with status %d (accel %s): %s%s"
+                            % (rc, used, e, detail), console) from None
         raise ReportError("%s (accel %s)%s" % (e, used, detail), console) from None
     if rc != 0:
         raise BootError("QEMU exited with status %d after a complete report:\n%s"
