@@ -35,14 +35,17 @@ typedef struct CloakRingProducer {
     uint64_t lost_first;                /* seq of the first of those */
     uint32_t vcpu;
     bool block;                         /* wait for room instead of dropping */
-    const int *stop;                    /* block mode gives up when *stop */
+    /* Block mode gives up waiting (and drops) once give_up(opaque) says so. */
+    bool (*give_up)(void *opaque);
+    void *give_up_opaque;
 } CloakRingProducer;
 
 static inline void cloak_ring_producer_init(CloakRingProducer *p,
                                             struct cloak_trace_ring_ctl *ctl,
                                             uint8_t *data, uint64_t size,
                                             uint32_t vcpu, bool block,
-                                            const int *stop)
+                                            bool (*give_up)(void *),
+                                            void *give_up_opaque)
 {
     memset(p, 0, sizeof(*p));
     p->ctl = ctl;
@@ -50,8 +53,8 @@ static inline void cloak_ring_producer_init(CloakRingProducer *p,
     p->size = size;
     p->vcpu = vcpu;
     p->block = block;
-    p->stop = stop;
-    /* Continue where a previous producer of this file left off. */
+    p->give_up = give_up;
+    p->give_up_opaque = give_up_opaque;
     p->head = p->tail_cache = 0;
     __atomic_store_n(&ctl->head, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&ctl->tail, 0, __ATOMIC_RELAXED);
@@ -153,8 +156,7 @@ static inline struct cloak_trace_rec *cloak_ring_begin(CloakRingProducer *p,
         if (cloak_ring_fits(p, new_head)) {
             break;
         }
-        if (!p->block || (p->stop && __atomic_load_n(p->stop,
-                                                     __ATOMIC_RELAXED))) {
+        if (!p->block || (p->give_up && p->give_up(p->give_up_opaque))) {
             if (!p->lost_pending++) {
                 p->lost_first = p->seq;
             }

@@ -41,6 +41,11 @@ typedef struct TestRing {
     int stop;
 } TestRing;
 
+static bool stop_requested(void *opaque)
+{
+    return __atomic_load_n((int *)opaque, __ATOMIC_RELAXED);
+}
+
 static void ring_create(TestRing *t, uint32_t nr, uint64_t size, bool block)
 {
     uint32_t i;
@@ -60,7 +65,7 @@ static void ring_create(TestRing *t, uint32_t nr, uint64_t size, bool block)
     for (i = 0; i < nr; i++) {
         cloak_ring_producer_init(&t->prod[i], cloak_ring_ctl(t->map, &t->l, i),
                                  cloak_ring_data(t->map, &t->l, i), size, i,
-                                 block, &t->stop);
+                                 block, stop_requested, &t->stop);
     }
 }
 
