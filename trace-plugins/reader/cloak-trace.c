@@ -12,6 +12,7 @@
 
 #include "ring-reader.h"
 #include "format.h"
+#include <json-glib/json-glib.h>
 
 enum { FMT_JSON, FMT_TEXT, FMT_NONE };
 
@@ -260,6 +261,73 @@ static gint by_count(gconstpointer a, gconstpointer b, gpointer ht)
     return ca < cb ? 1 : ca > cb ? -1 : strcmp(*(char **)a, *(char **)b);
 }
 
+/* Events dropped after the last record read: no LOST record yet. */
+static uint64_t trailing_lost(CtRing *r)
+{
+    uint64_t next = __atomic_load_n(&r->ctl->next_seq, __ATOMIC_RELAXED);
+
+    return r->seq_known && next > r->next_seq ? next - r->next_seq : 0;
+}
+
+static void print_summary_json(Reader *rd, double secs)
+{
+    Stats *s = &rd->st;
+    CtFile *f = rd->file;
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *text = NULL;
+    GHashTableIter it;
+    gpointer key, value;
+    uint32_t i;
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, "summary");
+#define MEMBER_INT(k, v) do { \
+        json_builder_set_member_name(b, k); \
+        json_builder_add_int_value(b, v); \
+    } while (0)
+    MEMBER_INT("syscall_enters", s->enters);
+    MEMBER_INT("syscall_exits", s->exits);
+    MEMBER_INT("syscall_errors", s->errors);
+    MEMBER_INT("page_faults", s->faults);
+    json_builder_set_member_name(b, "seconds");
+    json_builder_add_double_value(b, secs);
+    json_builder_set_member_name(b, "events_per_second");
+    json_builder_add_double_value(b, secs > 0 ?
+        (s->enters + s->exits + s->faults) / secs : 0);
+    json_builder_set_member_name(b, "vcpus");
+    json_builder_begin_array(b);
+    for (i = 0; i < f->h.nr_rings; i++) {
+        CtRing *r = &f->rings[i];
+
+        json_builder_begin_object(b);
+        MEMBER_INT("vcpu", i);
+        MEMBER_INT("records", r->events);
+        MEMBER_INT("lost", __atomic_load_n(&r->ctl->lost, __ATOMIC_RELAXED));
+        MEMBER_INT("lost_in_records", r->lost_in_records);
+        MEMBER_INT("lost_trailing", trailing_lost(r));
+        MEMBER_INT("next_seq", __atomic_load_n(&r->ctl->next_seq,
+                                               __ATOMIC_RELAXED));
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "syscalls");
+    json_builder_begin_object(b);
+    g_hash_table_iter_init(&it, s->per_syscall);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        MEMBER_INT(key, GPOINTER_TO_SIZE(value));
+    }
+    json_builder_end_object(b);
+#undef MEMBER_INT
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    text = json_generator_to_data(gen, NULL);
+    fprintf(stderr, "%s\n", text);
+}
+
 static void print_summary(Reader *rd)
 {
     Stats *s = &rd->st;
@@ -271,8 +339,12 @@ static void print_summary(Reader *rd)
     GHashTableIter it;
     gpointer key;
     uint32_t i;
-    FILE *o = rd->format == FMT_JSON ? stderr : stdout;
+    FILE *o = stdout;
 
+    if (rd->format != FMT_TEXT) {
+        print_summary_json(rd, secs);
+        return;
+    }
     g_hash_table_iter_init(&it, s->per_syscall);
     while (g_hash_table_iter_next(&it, &key, NULL)) {
         g_ptr_array_add(names, key);
@@ -291,13 +363,11 @@ static void print_summary(Reader *rd)
         CtRing *r = &f->rings[i];
         uint64_t lost = __atomic_load_n(&r->ctl->lost, __ATOMIC_RELAXED);
 
-        if (!r->events && !lost) {
-            continue;
-        }
         fprintf(o, "  vcpu %u: %" G_GUINT64_FORMAT " records read, %"
-                G_GUINT64_FORMAT " lost (producer count), %" G_GUINT64_FORMAT
-                " lost in LOST records read\n", i, r->events, lost,
-                r->lost_in_records);
+                G_GUINT64_FORMAT " lost (%" G_GUINT64_FORMAT " reported in "
+                "LOST records read, %" G_GUINT64_FORMAT " after the last "
+                "record)\n", i, r->events, lost, r->lost_in_records,
+                trailing_lost(r));
     }
     fprintf(o, "  %-24s %10s\n", "syscall", "calls");
     for (i = 0; i < names->len; i++) {
@@ -333,7 +403,6 @@ static bool fill(Reader *rd, uint32_t i, GError **errp)
             return false;
         }
         if (rc == 0) {
-            release(rd, i);
             return true;
         }
         rd->have_next[i] = true;
@@ -376,7 +445,10 @@ static int run(Reader *rd)
             }
             rd->have_next[best] = false;
             if (++since_release >= 256) {
+                /* Only what has been written out may be released. */
                 since_release = 0;
+                write_out(rd);
+                fflush(stdout);
                 for (i = 0; i < n; i++) {
                     release(rd, i);
                 }
@@ -393,6 +465,8 @@ static int run(Reader *rd)
             }
         }
         /* Every ring is empty (or we were told to stop). */
+        write_out(rd);
+        fflush(stdout);
         for (i = 0; i < n; i++) {
             release(rd, i);
         }
@@ -460,7 +534,7 @@ int main(int argc, char **argv)
           "Only these vCPUs", "LIST" },
         { "summary", 'S', 0, G_OPTION_ARG_NONE, &summary,
           "Print counts per syscall, rate and lost records at the end "
-          "(to stderr with --format=json)", NULL },
+          "(text on stdout with --format=text, else JSON on stderr)", NULL },
         { "peek", 0, 0, G_OPTION_ARG_NONE, &peek,
           "Read a private snapshot; do not release records to QEMU", NULL },
         { "from-now", 0, 0, G_OPTION_ARG_NONE, &from_now,
