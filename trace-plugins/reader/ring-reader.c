@@ -384,7 +384,6 @@ static bool check_seq(CtRing *r, CtEvent *ev, GError **errp)
 
 int ct_ring_next(CtRing *r, CtEvent *ev, GError **errp)
 {
-    uint8_t rec[CT_RECORD_MAX];
     struct cloak_trace_rec small = { 0 };
     uint64_t off, avail, head;
     uint32_t size;
@@ -429,35 +428,39 @@ int ct_ring_next(CtRing *r, CtEvent *ev, GError **errp)
     if (size < sizeof(struct cloak_trace_rec) || size > CT_RECORD_MAX) {
         goto bad_size;
     }
-    memcpy(rec, r->data + off, size);
-    memset(ev, 0, offsetof(CtEvent, paths));
-    memcpy(&ev->hdr, rec, sizeof(ev->hdr));
-    ev->hdr.size = size;
-
-    switch (ev->hdr.type) {
+    /*
+     * Each shared byte is read exactly once, into ev; the size and type
+     * used are the ones just validated, whatever the file says now.
+     */
+    ev->npaths = 0;
+    switch (small.type) {
     case CLOAK_TRACE_REC_LOST:
     case CLOAK_TRACE_REC_SYSCALL_EXIT:
     case CLOAK_TRACE_REC_PAGE_FAULT:
-        if (size != expected_record_size[ev->hdr.type]) {
+        if (size != expected_record_size[small.type]) {
             goto bad_size;
         }
-        memcpy(&ev->u, rec, size);
+        memcpy(&ev->u, r->data + off, size);
         break;
     case CLOAK_TRACE_REC_SYSCALL_ENTER:
         if (size < sizeof(struct cloak_trace_syscall_enter)) {
             goto bad_size;
         }
-        memcpy(&ev->u, rec, sizeof(struct cloak_trace_syscall_enter));
-        if (!decode_paths(r, ev, rec, size, errp)) {
+        memcpy(&ev->u, r->data + off, sizeof(struct cloak_trace_syscall_enter));
+        ev->hdr = ev->u.enter.hdr;
+        if (!decode_paths(r, ev, r->data + off, size, errp)) {
             return -1;
         }
         break;
     default:
         g_set_error(errp, CT_ERROR, CT_ERROR_RECORD,
                     "ring %u offset %" G_GUINT64_FORMAT ": unknown record "
-                    "type %u", r->index, off, ev->hdr.type);
+                    "type %u", r->index, off, small.type);
         return -1;
     }
+    ev->hdr = ev->u.lost.hdr;       /* every record starts with the header */
+    ev->hdr.size = size;
+    ev->hdr.type = small.type;
     if (ev->hdr.vcpu != r->index) {
         g_set_error(errp, CT_ERROR, CT_ERROR_RECORD,
                     "ring %u seq %" G_GUINT64_FORMAT ": record claims vCPU %u",
