@@ -22,19 +22,22 @@
 #define cloak_trace_hook_return(env, exit) do { } while (0)
 #else
 
-/* syscall.c */
-void cloak_trace_syscall_enter(CPUX86State *env, target_ulong ret_eip,
-                               int entry);
+/* syscall.c: insn_eip is the syscall instruction, ret_eip where it returns */
+void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
+                               target_ulong ret_eip, int entry);
 void cloak_trace_syscall_return(CPUX86State *env, int exit);
 /* pagefault.c */
 void cloak_trace_page_fault(CPUX86State *env, int error_code);
+void cloak_trace_emit_page_fault(CPUState *cs, uint64_t cr2, uint64_t cr3,
+                                 uint64_t rip, uint32_t error_code,
+                                 uint8_t cpl);
 
 /* helper_syscall, after the EFER.SCE check, before any state changes. */
 static inline void cloak_trace_hook_syscall(CPUX86State *env,
                                             int next_eip_addend)
 {
     if (cloak_trace_on(CLOAK_TRACE_EV_SYSCALL)) {
-        cloak_trace_syscall_enter(env, env->eip + next_eip_addend,
+        cloak_trace_syscall_enter(env, env->eip, env->eip + next_eip_addend,
                                   (env->hflags & HF_CS64_MASK) ?
                                   CLOAK_TRACE_ENTRY_SYSCALL64 :
                                   CLOAK_TRACE_ENTRY_SYSCALL32);
@@ -45,7 +48,8 @@ static inline void cloak_trace_hook_syscall(CPUX86State *env,
 static inline void cloak_trace_hook_sysenter(CPUX86State *env)
 {
     if (cloak_trace_on(CLOAK_TRACE_EV_SYSCALL)) {
-        cloak_trace_syscall_enter(env, 0, CLOAK_TRACE_ENTRY_SYSENTER);
+        cloak_trace_syscall_enter(env, env->eip, 0,
+                                  CLOAK_TRACE_ENTRY_SYSENTER);
     }
 }
 
@@ -63,7 +67,7 @@ static inline void cloak_trace_hook_interrupt(CPUX86State *env, int intno,
         }
     } else if (intno == 0x80 && is_int) {
         if (cloak_trace_on(CLOAK_TRACE_EV_SYSCALL)) {
-            cloak_trace_syscall_enter(env, next_eip,
+            cloak_trace_syscall_enter(env, env->eip, next_eip,
                                       CLOAK_TRACE_ENTRY_INT80);
         }
     }

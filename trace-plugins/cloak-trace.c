@@ -21,6 +21,8 @@
 #include "qom/object_interfaces.h"
 #include "hw/boards.h"
 #include "system/system.h"
+#include "system/kvm.h"
+#include "system/tcg.h"
 
 #include "trace-plugins/cloak-trace.h"
 #include "trace-plugins/ring-file.h"
@@ -50,6 +52,12 @@ uint32_t cloak_trace_active;
 bool cloak_trace_paths;
 
 static CloakTrace *cloak_trace_instance;
+static CloakTraceKvmStart cloak_trace_kvm_start;
+
+void cloak_trace_register_kvm(CloakTraceKvmStart start)
+{
+    cloak_trace_kvm_start = start;
+}
 
 #define DEFAULT_RING_SIZE (16 * MiB)
 
@@ -359,6 +367,21 @@ static void cloak_trace_complete(UserCreatable *uc, Error **errp)
         error_setg(errp, "cloak-trace: property 'path' is required (the "
                    "shared-memory file to create, e.g. /dev/shm/vm1.ring)");
         return;
+    }
+    if (!tcg_enabled() && !kvm_enabled()) {
+        error_setg(errp, "cloak-trace: guest tracing needs -accel tcg or "
+                   "-accel kvm");
+        return;
+    }
+    if (kvm_enabled()) {
+        if (!cloak_trace_kvm_start) {
+            error_setg(errp, "cloak-trace: tracing under KVM is not "
+                       "available for this target; use -accel tcg");
+            return;
+        }
+        if (!cloak_trace_kvm_start(t->events, errp)) {
+            return;
+        }
     }
     nr = ms->smp.max_cpus;
     if (nr < 1 || nr > CLOAK_TRACE_MAX_RINGS) {

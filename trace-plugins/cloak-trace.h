@@ -39,4 +39,11 @@ struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
 void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r,
                         uint32_t len);
 
+/*
+ * The target's KVM back end (kvm-debug.c) registers how to start tracing
+ * under KVM: check what the host can do (Error if it cannot) and set up.
+ */
+typedef bool (*CloakTraceKvmStart)(uint32_t events, Error **errp);
+void cloak_trace_register_kvm(CloakTraceKvmStart start);
+
 #endif /* CLOAK_TRACE_H */

@@ -14,6 +14,7 @@
 #include "qemu/thread.h"
 #include "cpu.h"
 #include "exec/cpu-common.h"
+#include "system/tcg.h"
 #include "trace-plugins/cloak-trace-hooks.h"
 #include "trace-plugins/syscall-pending.h"
 #include "trace-plugins/cloak-syscall-table.h"
@@ -99,8 +100,8 @@ done:
     return sizeof(*p) + padded;
 }
 
-void cloak_trace_syscall_enter(CPUX86State *env, target_ulong ret_eip,
-                               int entry)
+void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
+                               target_ulong ret_eip, int entry)
 {
     CPUState *cs = env_cpu(env);
     bool long64 = env->hflags & HF_CS64_MASK;
@@ -148,7 +149,7 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong ret_eip,
     e = (void *)cloak_trace_begin(cs, CLOAK_TRACE_REC_SYSCALL_ENTER, max_len);
     if (e) {
         e->cr3 = cr3;
-        e->rip = env->eip;
+        e->rip = insn_eip;
         e->ret_rip = ret_eip;
         e->rsp = rsp;
         e->nr = nr;
@@ -172,8 +173,9 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong ret_eip,
         len = pos - (uint8_t *)e;
         cloak_trace_commit(cs, &e->hdr, len);
     }
-    if (!e || (info && info->kind == CLOAK_SYSCALL_KIND_NORETURN)) {
-        return;
+    if (!e || (info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) ||
+        !tcg_enabled()) {
+        return;     /* returns are only seen under TCG */
     }
 
     CloakPending p = {
