@@ -53,6 +53,15 @@ $(TRACE_OUT)/make-fuzz-seeds: $(TRACE_TESTS)/make-fuzz-seeds.c $(TRACE_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(TRACE_CFLAGS) -o $@ $<
 
+$(TRACE_OUT)/test-kvm-targets: $(TRACE_TESTS)/test-kvm-targets.c \
+		$(TRACE_SRC)/kvm-debug-targets.h
+	@mkdir -p $(@D)
+	$(CC) $(TOOL_CFLAGS) -I$(TRACE_SRC) -fsanitize=address,undefined -o $@ $<
+
+# The boot tests need the guest image with tests/guest/programs/ in it.
+TRACE_GUEST_DEP := $(if $(wildcard $(TOP)/mk/guest.mk),guest)
+TRACE_PYTEST = cd $(TRACE_TESTS) && BUILD_DIR=$(BUILD_DIR) $(PYTHON) -m unittest
+
 TOOLS += $(TOOLS_DIR)/cloak-trace
 INSTALL_TOOLS += install-cloak-trace
 UNIT_CHECKS += check-trace-unit
@@ -79,17 +88,19 @@ trace-fuzz-run: $(TRACE_OUT)/fuzz-reader $(TRACE_OUT)/make-fuzz-seeds
 	@grep -E '^stat::number_of_executed_units' $(TRACE_OUT)/fuzz.log
 	@echo "fuzz-reader: no crash in $(TRACE_FUZZ_SECONDS) s"
 
-check-trace-unit: $(TRACE_OUT)/test-ring $(TOOLS_DIR)/cloak-trace
+check-trace-unit: $(TRACE_OUT)/test-ring $(TRACE_OUT)/test-kvm-targets \
+		$(TOOLS_DIR)/cloak-trace
 	$(TRACE_OUT)/test-ring
-	$(PYTHON) -m unittest -v tests.trace.test_reader_cli
+	$(TRACE_OUT)/test-kvm-targets
+	$(TRACE_PYTEST) -v test_reader_cli
 	$(MAKE) --no-print-directory trace-fuzz-run TRACE_FUZZ_SECONDS=10
 
 fuzz-trace:
 	$(MAKE) --no-print-directory trace-fuzz-run TRACE_FUZZ_SECONDS=$(TRACE_FUZZ_SECONDS)
 
-check-trace-boot: $(TOOLS_DIR)/cloak-trace
-	$(PYTHON) -m unittest -v tests.trace.test_qemu_object tests.trace.test_trace_guest
+check-trace-boot: $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
+	$(TRACE_PYTEST) -v test_qemu_object test_trace_guest
 
-bench-trace: $(TRACE_OUT)/bench-ring $(TOOLS_DIR)/cloak-trace
+bench-trace: $(TRACE_OUT)/bench-ring $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
 	$(TRACE_OUT)/bench-ring
-	$(PYTHON) tests/trace/bench_guest.py
+	BUILD_DIR=$(BUILD_DIR) $(PYTHON) $(TRACE_TESTS)/bench_guest.py
