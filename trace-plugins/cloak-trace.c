@@ -317,8 +317,9 @@ static bool cloak_trace_create_file(CloakTrace *t, Error **errp)
                          "the file system?)", t->layout.file_size, t->path);
         goto fail;
     }
-    map = mmap(NULL, t->layout.file_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-               fd, 0);
+    /* Populated now, so vCPUs never take a first-touch fault on the ring. */
+    map = mmap(NULL, t->layout.file_size, PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_POPULATE, fd, 0);
     if (map == MAP_FAILED) {
         error_setg_errno(errp, errno, "cloak-trace: cannot map '%s'",
                          t->path);

@@ -2,8 +2,10 @@
  * tracebench: a syscall-heavy guest workload for the cloak-trace bench
  * (tests/trace/bench_guest.py).  Runs ITERATIONS rounds of getppid,
  * read(/dev/zero, 64 bytes) and lseek, timed with CLOCK_MONOTONIC inside
- * the guest, and prints one line:
+ * the guest, and prints a line before and one after the loop, so that the
+ * host can also sample QEMU's CPU time at those two points:
  *
+ *   tracebench: start
  *   tracebench: syscalls=N ns=T
  *
  * Usage: tracebench [ITERATIONS]   (cloak.args=ITERATIONS)
@@ -36,6 +38,8 @@ int main(int argc, char **argv)
                 iterations);
         return 1;
     }
+    printf("tracebench: start\n");
+    fflush(stdout);
     t0 = now_ns();
     for (i = 0; i < iterations; i++) {
         syscall(SYS_getppid);
