@@ -54,6 +54,58 @@ bool cloak_trace_paths;
 static CloakTrace *cloak_trace_instance;
 static CloakTraceKvmStart cloak_trace_kvm_start;
 
+/*
+ * Timestamps are CLOCK_MONOTONIC nanoseconds.  Where the host TSC is
+ * constant and non-stop they are computed from it (a clock_gettime() per
+ * record costs several times more), calibrated against CLOCK_MONOTONIC
+ * when the object is created.
+ */
+static struct {
+    bool use_tsc;
+    uint64_t tsc_base;
+    uint64_t mono_base;
+    uint64_t mult;              /* ns per tick, 32.32 fixed point */
+} cloak_clock;
+
+static void cloak_trace_clock_init(void)
+{
+    g_autofree char *cpuinfo = NULL;
+    uint64_t tsc0, mono0, tsc1, mono1;
+
+    cloak_clock.use_tsc = false;
+#if defined(__x86_64__)
+    if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL) ||
+        !strstr(cpuinfo, " constant_tsc") || !strstr(cpuinfo, " nonstop_tsc")) {
+        return;
+    }
+    mono0 = get_clock();
+    tsc0 = cpu_get_host_ticks();
+    g_usleep(20000);
+    mono1 = get_clock();
+    tsc1 = cpu_get_host_ticks();
+    if (tsc1 <= tsc0 || mono1 <= mono0) {
+        return;
+    }
+    cloak_clock.mult = ((mono1 - mono0) << 32) / (tsc1 - tsc0);
+    cloak_clock.tsc_base = tsc1;
+    cloak_clock.mono_base = mono1;
+    cloak_clock.use_tsc = true;
+#endif
+}
+
+static inline uint64_t cloak_trace_now(void)
+{
+    if (likely(cloak_clock.use_tsc)) {
+        int64_t ticks = cpu_get_host_ticks() - cloak_clock.tsc_base;
+
+        /* A core whose TSC trails the calibrating one by a few ticks. */
+        ticks = MAX(ticks, 0);
+        return cloak_clock.mono_base +
+               (uint64_t)(((unsigned __int128)ticks * cloak_clock.mult) >> 32);
+    }
+    return get_clock();
+}
+
 void cloak_trace_register_kvm(CloakTraceKvmStart start)
 {
     cloak_trace_kvm_start = start;
@@ -89,7 +141,7 @@ struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
     }
     p = &t->rings[cs->cpu_index];
     p->give_up_opaque = cs;
-    return cloak_ring_begin(p, type, max_len, get_clock());
+    return cloak_ring_begin(p, type, max_len, cloak_trace_now());
 }
 
 void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r, uint32_t len)
@@ -391,6 +443,7 @@ static void cloak_trace_complete(UserCreatable *uc, Error **errp)
         return;
     }
     cloak_ring_layout(&t->layout, nr, t->size);
+    cloak_trace_clock_init();
     if (!cloak_trace_create_file(t, errp)) {
         return;
     }
