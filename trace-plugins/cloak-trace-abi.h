@@ -152,7 +152,8 @@ struct cloak_trace_rec {
     uint16_t type;              /* CLOAK_TRACE_REC_* */
     uint16_t flags;             /* per-type CLOAK_TRACE_RF_* */
     uint64_t seq;               /* per-ring sequence number (not for PAD) */
-    uint64_t ts_ns;             /* CLOCK_MONOTONIC nanoseconds */
+    uint64_t ts_ns;             /* CLOCK_MONOTONIC ns (QEMU derives them from
+                                   the host TSC when it is constant) */
     uint32_t vcpu;              /* index of the vCPU (= ring index) */
     uint32_t reserved;
 };
