@@ -41,6 +41,10 @@ typedef struct TestRing {
     int stop;
 } TestRing;
 
+/* Every file made, so that a failed test leaves nothing in /dev/shm. */
+static char made[64][64];
+static unsigned nmade;
+
 static bool stop_requested(void *opaque)
 {
     return __atomic_load_n((int *)opaque, __ATOMIC_RELAXED);
@@ -52,6 +56,9 @@ static void ring_create(TestRing *t, uint32_t nr, uint64_t size, bool block)
 
     snprintf(t->path, sizeof(t->path), "/dev/shm/test-ring.XXXXXX");
     t->fd = mkstemp(t->path);
+    if (nmade < G_N_ELEMENTS(made)) {
+        memcpy(made[nmade++], t->path, sizeof(t->path));
+    }
     cloak_ring_layout(&t->l, nr, size);
     if (t->fd < 0 || ftruncate(t->fd, t->l.file_size) < 0) {
         perror("test ring");
@@ -653,6 +660,9 @@ int main(void)
     run("block_mode", test_block_mode);
     run("hostile_tail", test_hostile_tail);
     run("corrupt_files", test_corrupt_files);
+    while (nmade) {
+        unlink(made[--nmade]);
+    }
     printf("%d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;
 }
