@@ -116,7 +116,7 @@ class ObjectOptionsTest(unittest.TestCase):
             self.assertEqual(len(summary["vcpus"]), 3)
         finally:
             proc.kill()
-            proc.wait()
+            proc.communicate()
 
 
 class QmpControlTest(unittest.TestCase):
@@ -174,12 +174,14 @@ class QmpControlTest(unittest.TestCase):
             r = cmd("object-del", id="t0")
             self.assertIn("error", r)
             cmd("quit")
-            proc.wait(timeout=30)
+            f.close()
+            s.close()
+            proc.communicate(timeout=30)
             self.assertEqual(self.state(ring), 3)       # CLOSED
         finally:
             if proc.poll() is None:
                 proc.kill()
-                proc.wait()
+                proc.communicate()
             for n in os.listdir(d):
                 os.unlink(os.path.join(d, n))
             os.rmdir(d)
