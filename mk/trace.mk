@@ -1,0 +1,106 @@
+# Trace area: the host reader cloak-trace, ring unit tests, fuzz target,
+# end-to-end boot tests and benchmarks.  See docs/trace.md.
+
+TRACE_SRC := $(TOP)/trace-plugins
+TRACE_TESTS := $(TOP)/tests/trace
+TRACE_GEN := $(BUILD_DIR)/trace-gen
+TRACE_TABLE := $(TRACE_GEN)/cloak-syscall-table.h
+TRACE_OUT := $(BUILD_DIR)/trace-tests
+
+JSON_GLIB_CFLAGS = $(shell pkg-config --cflags json-glib-1.0)
+JSON_GLIB_LIBS = $(shell pkg-config --libs json-glib-1.0)
+TRACE_CFLAGS = $(TOOL_CFLAGS) -I$(TRACE_SRC) -I$(TRACE_SRC)/reader \
+	-I$(TRACE_GEN) $(GLIB_CFLAGS)
+TRACE_HEADERS := $(TRACE_SRC)/cloak-trace-abi.h $(TRACE_SRC)/ring.h \
+	$(TRACE_SRC)/ring-file.h $(TRACE_SRC)/reader/ring-reader.h \
+	$(TRACE_SRC)/reader/format.h $(TRACE_TABLE)
+TRACE_READER_CORE := $(TRACE_SRC)/reader/ring-reader.c
+TRACE_READER_SRCS := $(TRACE_SRC)/reader/cloak-trace.c \
+	$(TRACE_SRC)/reader/format.c $(TRACE_READER_CORE)
+TRACE_CLANG ?= clang
+TRACE_FUZZ_SECONDS ?= 20
+
+$(TRACE_TABLE): $(TRACE_SRC)/gen-syscall-table.py
+	@mkdir -p $(@D)
+	$(PYTHON) $< -o $@
+
+$(TOOLS_DIR)/cloak-trace: $(TRACE_READER_SRCS) $(TRACE_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(TRACE_CFLAGS) $(JSON_GLIB_CFLAGS) -o $@ $(TRACE_READER_SRCS) \
+		$(JSON_GLIB_LIBS) $(GLIB_LIBS)
+
+$(TRACE_OUT)/test-ring: $(TRACE_TESTS)/test-ring.c $(TRACE_READER_CORE) $(TRACE_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(TRACE_CFLAGS) -fsanitize=address,undefined -o $@ \
+		$(TRACE_TESTS)/test-ring.c $(TRACE_READER_CORE) $(GLIB_LIBS) -lpthread
+
+$(TRACE_OUT)/bench-ring: $(TRACE_TESTS)/bench-ring.c $(TRACE_READER_CORE) $(TRACE_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(TRACE_CFLAGS) -O3 -o $@ $(TRACE_TESTS)/bench-ring.c \
+		$(TRACE_READER_CORE) $(GLIB_LIBS) -lpthread
+
+# libFuzzer target for the reader's validation of untrusted ring files.
+$(TRACE_OUT)/fuzz-reader: $(TRACE_TESTS)/fuzz-reader.c $(TRACE_READER_CORE) \
+		$(TRACE_SRC)/reader/format.c $(TRACE_HEADERS)
+	@mkdir -p $(@D)
+	$(TRACE_CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-I$(TRACE_SRC) -I$(TRACE_SRC)/reader -I$(TRACE_GEN) \
+		$(GLIB_CFLAGS) $(JSON_GLIB_CFLAGS) -o $@ $(TRACE_TESTS)/fuzz-reader.c \
+		$(TRACE_READER_CORE) $(TRACE_SRC)/reader/format.c \
+		$(JSON_GLIB_LIBS) $(GLIB_LIBS)
+
+$(TRACE_OUT)/make-fuzz-seeds: $(TRACE_TESTS)/make-fuzz-seeds.c $(TRACE_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(TRACE_CFLAGS) -o $@ $<
+
+$(TRACE_OUT)/test-kvm-targets: $(TRACE_TESTS)/test-kvm-targets.c \
+		$(TRACE_SRC)/kvm-debug-targets.h
+	@mkdir -p $(@D)
+	$(CC) $(TOOL_CFLAGS) -I$(TRACE_SRC) -fsanitize=address,undefined -o $@ $<
+
+# The boot tests need the guest image with tests/guest/programs/ in it.
+TRACE_GUEST_DEP := $(if $(wildcard $(TOP)/mk/guest.mk),guest)
+TRACE_PYTEST = cd $(TRACE_TESTS) && BUILD_DIR=$(BUILD_DIR) $(PYTHON) -m unittest
+
+TOOLS += $(TOOLS_DIR)/cloak-trace
+INSTALL_TOOLS += install-cloak-trace
+UNIT_CHECKS += check-trace-unit
+BOOT_CHECKS += check-trace-boot
+BENCH_TARGETS += bench-trace
+FUZZ_TARGETS += fuzz-trace
+
+.PHONY: install-cloak-trace check-trace-unit check-trace-boot bench-trace \
+	fuzz-trace trace-fuzz-run
+
+install-cloak-trace: $(TOOLS_DIR)/cloak-trace
+	install -D -m 0755 $< $(DESTDIR)$(PREFIX)/bin/cloak-trace
+	install -D -m 0644 $(TRACE_SRC)/cloak-trace-abi.h \
+		$(DESTDIR)$(PREFIX)/include/cloak-trace-abi.h
+
+# Bounded fuzz run: the seeds (valid rings of every record type) and
+# TRACE_FUZZ_SECONDS of mutation.
+trace-fuzz-run: $(TRACE_OUT)/fuzz-reader $(TRACE_OUT)/make-fuzz-seeds
+	rm -rf $(TRACE_OUT)/fuzz-corpus && mkdir -p $(TRACE_OUT)/fuzz-corpus
+	$(TRACE_OUT)/make-fuzz-seeds $(TRACE_OUT)/fuzz-corpus
+	$(TRACE_OUT)/fuzz-reader -max_total_time=$(TRACE_FUZZ_SECONDS) \
+		-max_len=65536 -print_final_stats=1 $(TRACE_OUT)/fuzz-corpus \
+		2> $(TRACE_OUT)/fuzz.log || { tail -n 40 $(TRACE_OUT)/fuzz.log; exit 1; }
+	@grep -E '^stat::number_of_executed_units' $(TRACE_OUT)/fuzz.log
+	@echo "fuzz-reader: no crash in $(TRACE_FUZZ_SECONDS) s"
+
+check-trace-unit: $(TRACE_OUT)/test-ring $(TRACE_OUT)/test-kvm-targets \
+		$(TOOLS_DIR)/cloak-trace
+	$(TRACE_OUT)/test-ring
+	$(TRACE_OUT)/test-kvm-targets
+	$(TRACE_PYTEST) -v test_reader_cli
+	$(MAKE) --no-print-directory trace-fuzz-run TRACE_FUZZ_SECONDS=10
+
+fuzz-trace:
+	$(MAKE) --no-print-directory trace-fuzz-run TRACE_FUZZ_SECONDS=$(TRACE_FUZZ_SECONDS)
+
+check-trace-boot: $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
+	$(TRACE_PYTEST) -v test_qemu_object test_trace_guest
+
+bench-trace: $(TRACE_OUT)/bench-ring $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
+	$(TRACE_OUT)/bench-ring
+	BUILD_DIR=$(BUILD_DIR) $(PYTHON) $(TRACE_TESTS)/bench_guest.py

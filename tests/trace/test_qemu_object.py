@@ -1,0 +1,191 @@
+"""-object cloak-trace: bad input is refused with a clear error naming the
+property (and QEMU exits non-zero, never crashes); a good one creates a
+0600 ring file with a valid header, one ring per vCPU; QMP qom-set on
+"enabled" pauses and resumes tracing."""
+
+import json
+import os
+import socket
+import stat
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+import tracelib as tl
+
+HEADER = struct.Struct("<QIIIIIIQQQQIIII")
+
+
+def qemu(obj, *extra, timeout=30):
+    cmd = [tl.QEMU_BIN] + tl.FIRMWARE + [
+        "-machine", "none", "-display", "none", "-nodefaults", "-S",
+        "-object", obj] + list(extra)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout)
+
+
+class ObjectOptionsTest(unittest.TestCase):
+
+    def setUp(self):
+        tl.require_built(self, guest=False)
+        self.dir = tempfile.mkdtemp(prefix="cloak-trace-obj.", dir="/dev/shm")
+        self.ring = os.path.join(self.dir, "r.ring")
+
+    def tearDown(self):
+        for root, dirs, files in os.walk(self.dir, topdown=False):
+            for n in files:
+                os.unlink(os.path.join(root, n))
+            for n in dirs:
+                p = os.path.join(root, n)
+                os.unlink(p) if os.path.islink(p) else os.rmdir(p)
+        os.rmdir(self.dir)
+
+    def refused(self, opts, *words):
+        p = qemu("cloak-trace,id=t0," + opts)
+        err = p.stderr.decode()
+        self.assertNotEqual(p.returncode, 0, "accepted: " + opts)
+        self.assertGreater(p.returncode, 0, "crashed on: " + opts)
+        for w in words:
+            self.assertIn(w, err, opts)
+        return err
+
+    def test_bad_events(self):
+        self.refused("path=%s,events=syscall:bogus" % self.ring,
+                     "'events'", "bogus")
+
+    def test_empty_events(self):
+        self.refused("path=%s,events=" % self.ring, "'events'")
+
+    def test_bad_size(self):
+        for size in ("1000", "2K", "3M", "2G", "banana"):
+            self.refused("path=%s,size=%s" % (self.ring, size), "size")
+
+    def test_bad_mode(self):
+        self.refused("path=%s,mode=fast" % self.ring, "'mode'", "fast")
+
+    def test_missing_path(self):
+        self.refused("events=syscall", "path")
+
+    def test_path_is_directory(self):
+        self.refused("path=%s" % self.dir, "'path'", "directory")
+
+    def test_path_unwritable(self):
+        self.refused("path=/proc/cloak-trace.ring", "'path'")
+        self.refused("path=%s/no/such/dir/r.ring" % self.dir, "'path'")
+
+    def test_symlink_not_followed(self):
+        target = os.path.join(self.dir, "target")
+        with open(target, "w") as f:
+            f.write("precious")
+        os.symlink(target, self.ring)
+        self.refused("path=%s" % self.ring, "'path'", "not a regular file")
+        with open(target) as f:
+            self.assertEqual(f.read(), "precious")
+
+    def test_good_object_creates_ring(self):
+        with open(self.ring, "w") as f:       # an old file is replaced
+            f.write("old")
+        os.chmod(self.ring, 0o644)
+        proc = subprocess.Popen(
+            [tl.QEMU_BIN] + tl.FIRMWARE + [
+                "-machine", "q35", "-smp", "3", "-display", "none",
+                "-nodefaults", "-S", "-object",
+                "cloak-trace,id=t0,path=%s,size=64K,events=pagefault,"
+                "mode=block" % self.ring],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for _ in range(200):
+                if os.path.getsize(self.ring) > 3:
+                    break
+                time.sleep(0.05)
+            st = os.lstat(self.ring)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+            with open(self.ring, "rb") as f:
+                h = HEADER.unpack(f.read(HEADER.size))
+            magic, abi, layout, hsize, ctlsize, nr, align, ring_size = h[:8]
+            self.assertEqual(magic, 0x31454341525443)
+            self.assertEqual((abi, hsize, ctlsize, nr, align, ring_size),
+                             (1, 4096, 128, 3, 8, 65536))
+            self.assertEqual(h[10], st.st_size)          # file_size
+            self.assertEqual(h[11], 2)                   # events: pagefault
+            self.assertEqual(h[12] & 1, 1)               # F_BLOCK
+            events, summary, _ = tl.read_ring(self.ring, "--peek")
+            self.assertEqual(events, [])
+            self.assertEqual(len(summary["vcpus"]), 3)
+        finally:
+            proc.kill()
+            proc.communicate()
+
+
+class QmpControlTest(unittest.TestCase):
+    """qom-set enabled=false/true pauses and resumes; the header says so."""
+
+    def setUp(self):
+        tl.require_built(self, guest=False)
+
+    def state(self, ring):
+        with open(ring, "rb") as f:
+            f.seek(96)
+            return struct.unpack("<I", f.read(4))[0]
+
+    def test_enable_disable(self):
+        d = tempfile.mkdtemp(prefix="cloak-trace-qmp.", dir="/dev/shm")
+        ring, sock = os.path.join(d, "r.ring"), os.path.join(d, "qmp.sock")
+        proc = subprocess.Popen(
+            [tl.QEMU_BIN] + tl.FIRMWARE + [
+                "-machine", "none", "-display", "none", "-nodefaults", "-S",
+                "-qmp", "unix:%s,server=on,wait=off" % sock,
+                "-object", "cloak-trace,id=t0,path=%s,size=4K" % ring],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for _ in range(200):
+                if os.path.exists(sock) and os.path.exists(ring):
+                    break
+                time.sleep(0.05)
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sock)
+            f = s.makefile("rw")
+
+            def cmd(name, **args):
+                f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+                f.flush()
+                while True:
+                    r = json.loads(f.readline())
+                    if "return" in r or "error" in r:
+                        return r
+
+            json.loads(f.readline())                    # greeting
+            cmd("qmp_capabilities")
+            self.assertEqual(self.state(ring), 1)       # RUNNING
+            r = cmd("qom-set", path="/objects/t0", property="enabled",
+                    value=False)
+            self.assertIn("return", r, r)
+            self.assertEqual(self.state(ring), 2)       # STOPPED
+            self.assertEqual(cmd("qom-get", path="/objects/t0",
+                                 property="enabled")["return"], False)
+            cmd("qom-set", path="/objects/t0", property="enabled", value=True)
+            self.assertEqual(self.state(ring), 1)
+            self.assertEqual(cmd("qom-get", path="/objects/t0",
+                                 property="lost")["return"], 0)
+            r = cmd("qom-set", path="/objects/t0", property="size", value=8192)
+            self.assertIn("error", r)
+            r = cmd("object-del", id="t0")
+            self.assertIn("error", r)
+            cmd("quit")
+            f.close()
+            s.close()
+            proc.communicate(timeout=30)
+            self.assertEqual(self.state(ring), 3)       # CLOSED
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            for n in os.listdir(d):
+                os.unlink(os.path.join(d, n))
+            os.rmdir(d)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,120 @@
+"""Helpers for the cloak-trace tests: boot the test guest under TCG with
+-object cloak-trace, run the cloak-trace reader, parse its JSON Lines."""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(TOP, "build"))
+QEMU_BIN = os.environ.get("QEMU_BIN",
+                          os.path.join(BUILD_DIR, "qemu-build", "qemu-system-x86_64"))
+TOOLS_DIR = os.environ.get("TOOLS_DIR", os.path.join(BUILD_DIR, "tools"))
+GUEST_DIR = os.environ.get("GUEST_DIR", os.path.join(BUILD_DIR, "guest"))
+READER = os.path.join(TOOLS_DIR, "cloak-trace")
+FIRMWARE = ["-L", "/usr/share/seabios", "-L", "/usr/lib/ipxe/qemu",
+            "-L", "/usr/share/qemu"]
+
+# Linux x86-64 numbers the tests refer to (from the kernel's table).
+NR = {"write": 1, "open": 2, "mmap": 9, "getpid": 39, "execve": 59,
+      "openat": 257}
+
+
+def require_built(testcase, guest=True):
+    for path in [QEMU_BIN, READER] + (
+            [os.path.join(GUEST_DIR, "vmlinuz"),
+             os.path.join(GUEST_DIR, "initrd.img")] if guest else []):
+        if not os.path.exists(path):
+            testcase.fail("%s is missing: run 'make build guest' first" % path)
+
+
+def qemu_cmd(ring, smp=1, run=None, args=None, trace_opts="", nonce="trace",
+             console=None, extra=()):
+    append = "console=ttyS0 quiet cloak.nonce=%s" % nonce
+    if run:
+        append += " cloak.run=%s" % run
+    if args:
+        append += " cloak.args=%s" % ",".join(str(a) for a in args)
+    cmd = [QEMU_BIN] + FIRMWARE + [
+        "-machine", "q35", "-accel", "tcg", "-smp", str(smp), "-m", "512",
+        "-display", "none", "-nodefaults", "-no-reboot",
+        "-serial", "file:%s" % console,
+        "-kernel", os.path.join(GUEST_DIR, "vmlinuz"),
+        "-initrd", os.path.join(GUEST_DIR, "initrd.img"),
+        "-append", append]
+    if ring:
+        cmd += ["-object", "cloak-trace,id=trace0,path=%s%s" % (ring, trace_opts)]
+    return cmd + list(extra)
+
+
+class Guest:
+    """One guest boot; use as a context manager to clean up its files."""
+
+    def __init__(self, smp=1, run=None, args=None, trace_opts="", traced=True,
+                 extra=()):
+        self.dir = tempfile.mkdtemp(
+            prefix="cloak-trace-test.",
+            dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        self.ring = os.path.join(self.dir, "guest.ring") if traced else None
+        self.console = os.path.join(self.dir, "console.log")
+        self.cmd = qemu_cmd(self.ring, smp, run, args, trace_opts,
+                            console=self.console, extra=extra)
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        return self
+
+    def wait(self, timeout=600):
+        out, _ = self.proc.communicate(timeout=timeout)
+        self.qemu_output = out.decode(errors="replace")
+        return self.proc.returncode
+
+    def run(self, timeout=600):
+        self.start()
+        return self.wait(timeout)
+
+    def console_text(self):
+        with open(self.console, errors="replace") as f:
+            return f.read()
+
+    def wait_for_ring(self, timeout=60):
+        end = time.monotonic() + timeout
+        while not os.path.exists(self.ring):
+            if time.monotonic() > end or self.proc.poll() is not None:
+                raise AssertionError("QEMU did not create %s" % self.ring)
+            time.sleep(0.05)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for name in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, name))
+        os.rmdir(self.dir)
+
+
+def read_ring(path, *opts, check=True):
+    """Runs cloak-trace on a ring; returns (events, summary, stderr)."""
+    p = subprocess.run([READER, "--summary"] + list(opts) + [path],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=600)
+    err = p.stderr.decode(errors="replace")
+    if check and p.returncode != 0:
+        raise AssertionError("cloak-trace failed (%d): %s" % (p.returncode, err))
+    events = [json.loads(l) for l in p.stdout.decode().splitlines() if l]
+    summary = None
+    for line in err.splitlines():
+        if line.startswith("{"):
+            summary = json.loads(line)
+    return events, summary, err
+
+
+def cr3_page(value):
+    return int(value, 16) & ~0xfff

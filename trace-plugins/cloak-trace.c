@@ -1,0 +1,538 @@
+/*
+ * -object cloak-trace: the shared-memory ring file that guest syscalls and
+ * page faults are traced into, one single-producer ring per vCPU.
+ *
+ *   -object cloak-trace,id=t0,path=/dev/shm/vm1.ring,size=16M,
+ *           events=syscall:pagefault,paths=on,mode=drop
+ *
+ * The ABI of the file is trace-plugins/cloak-trace-abi.h.  Tracing can be
+ * paused and resumed at run time with qom-set on the "enabled" property.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "qemu/cutils.h"
+#include "qemu/units.h"
+#include "qemu/error-report.h"
+#include "qemu/notify.h"
+#include "qemu/timer.h"
+#include "qom/object_interfaces.h"
+#include "hw/boards.h"
+#include "system/system.h"
+#include "system/kvm.h"
+#include "system/tcg.h"
+
+#include "trace-plugins/cloak-trace.h"
+#include "trace-plugins/ring-file.h"
+
+OBJECT_DECLARE_SIMPLE_TYPE(CloakTrace, CLOAK_TRACE)
+
+struct CloakTrace {
+    Object parent_obj;
+
+    /* properties */
+    char *path;
+    uint64_t size;              /* data bytes per vCPU ring */
+    uint32_t events;
+    bool paths;
+    bool block;
+    bool enabled;
+
+    /* once complete */
+    bool created;
+    void *map;
+    CloakRingLayout layout;
+    CloakRingProducer *rings;
+    Notifier exit_notifier;
+};
+
+uint32_t cloak_trace_active;
+bool cloak_trace_paths;
+
+static CloakTrace *cloak_trace_instance;
+static CloakTraceKvmStart cloak_trace_kvm_start;
+
+/*
+ * Timestamps are CLOCK_MONOTONIC nanoseconds.  Where the host TSC is
+ * constant and non-stop they are computed from it (a clock_gettime() per
+ * record costs several times more), calibrated against CLOCK_MONOTONIC
+ * when the object is created.
+ */
+static struct {
+    bool use_tsc;
+    uint64_t tsc_base;
+    uint64_t mono_base;
+    uint64_t mult;              /* ns per tick, 32.32 fixed point */
+} cloak_clock;
+
+static void cloak_trace_clock_init(void)
+{
+    g_autofree char *cpuinfo = NULL;
+    uint64_t tsc0, mono0, tsc1, mono1;
+
+    cloak_clock.use_tsc = false;
+#if defined(__x86_64__)
+    if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL) ||
+        !strstr(cpuinfo, " constant_tsc") || !strstr(cpuinfo, " nonstop_tsc")) {
+        return;
+    }
+    mono0 = get_clock();
+    tsc0 = cpu_get_host_ticks();
+    g_usleep(20000);
+    mono1 = get_clock();
+    tsc1 = cpu_get_host_ticks();
+    if (tsc1 <= tsc0 || mono1 <= mono0) {
+        return;
+    }
+    cloak_clock.mult = ((mono1 - mono0) << 32) / (tsc1 - tsc0);
+    cloak_clock.tsc_base = tsc1;
+    cloak_clock.mono_base = mono1;
+    cloak_clock.use_tsc = true;
+#endif
+}
+
+static inline uint64_t cloak_trace_now(void)
+{
+    if (likely(cloak_clock.use_tsc)) {
+        int64_t ticks = cpu_get_host_ticks() - cloak_clock.tsc_base;
+
+        /* A core whose TSC trails the calibrating one by a few ticks. */
+        ticks = MAX(ticks, 0);
+        return cloak_clock.mono_base +
+               (uint64_t)(((unsigned __int128)ticks * cloak_clock.mult) >> 32);
+    }
+    return get_clock();
+}
+
+void cloak_trace_register_kvm(CloakTraceKvmStart start)
+{
+    cloak_trace_kvm_start = start;
+}
+
+#define DEFAULT_RING_SIZE (16 * MiB)
+
+static const struct {
+    const char *name;
+    uint32_t bit;
+} event_names[] = {
+    { "syscall", CLOAK_TRACE_EV_SYSCALL },
+    { "pagefault", CLOAK_TRACE_EV_PAGEFAULT },
+};
+
+static bool cloak_trace_give_up(void *opaque)
+{
+    CPUState *cs = opaque;
+
+    /* Stopped tracing, or the VM is being paused or shut down. */
+    return !qatomic_read(&cloak_trace_active) || qatomic_read(&cs->stop);
+}
+
+struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
+                                          uint32_t max_len)
+{
+    CloakTrace *t = cloak_trace_instance;
+    CloakRingProducer *p;
+
+    if (!t || cs->cpu_index < 0 ||
+        (unsigned)cs->cpu_index >= t->layout.nr_rings) {
+        return NULL;
+    }
+    p = &t->rings[cs->cpu_index];
+    p->give_up_opaque = cs;
+    return cloak_ring_begin(p, type, max_len, cloak_trace_now());
+}
+
+void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r, uint32_t len)
+{
+    cloak_ring_commit(&cloak_trace_instance->rings[cs->cpu_index], r, len);
+}
+
+static void cloak_trace_update_active(CloakTrace *t)
+{
+    uint32_t state = t->enabled ? CLOAK_TRACE_STATE_RUNNING
+                                : CLOAK_TRACE_STATE_STOPPED;
+
+    cloak_trace_paths = t->paths;
+    qatomic_set(&cloak_trace_active, t->enabled ? t->events : 0);
+    cloak_ring_file_set_state(t->map, state);
+}
+
+static bool cloak_trace_check_unset(CloakTrace *t, const char *name,
+                                    Error **errp)
+{
+    if (t->created) {
+        error_setg(errp, "cloak-trace: property '%s' cannot be changed once "
+                   "the trace file exists", name);
+        return false;
+    }
+    return true;
+}
+
+static char *get_path(Object *obj, Error **errp)
+{
+    return g_strdup(CLOAK_TRACE(obj)->path);
+}
+
+static void set_path(Object *obj, const char *value, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+
+    if (!cloak_trace_check_unset(t, "path", errp)) {
+        return;
+    }
+    g_free(t->path);
+    t->path = g_strdup(value);
+}
+
+static void get_size(Object *obj, Visitor *v, const char *name,
+                     void *opaque, Error **errp)
+{
+    visit_type_size(v, name, &CLOAK_TRACE(obj)->size, errp);
+}
+
+static void set_size(Object *obj, Visitor *v, const char *name,
+                     void *opaque, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+    uint64_t value;
+
+    if (!cloak_trace_check_unset(t, name, errp) ||
+        !visit_type_size(v, name, &value, errp)) {
+        return;
+    }
+    if (value < CLOAK_TRACE_RING_MIN || value > CLOAK_TRACE_RING_MAX ||
+        !is_power_of_2(value)) {
+        error_setg(errp, "cloak-trace: property 'size' must be a power of "
+                   "two from 4K to 1G (bytes per vCPU ring), not %" PRIu64,
+                   value);
+        return;
+    }
+    t->size = value;
+}
+
+static char *get_events(Object *obj, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+    GString *s = g_string_new(NULL);
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(event_names); i++) {
+        if (t->events & event_names[i].bit) {
+            g_string_append_printf(s, "%s%s", s->len ? ":" : "",
+                                   event_names[i].name);
+        }
+    }
+    return g_string_free(s, false);
+}
+
+/* "syscall:pagefault"; "," also separates (escaped as ",," on -object). */
+static void set_events(Object *obj, const char *value, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+    g_auto(GStrv) names = g_strsplit_set(value, ",:+", -1);
+    uint32_t events = 0;
+    char **n;
+    size_t i;
+
+    if (!cloak_trace_check_unset(t, "events", errp)) {
+        return;
+    }
+    for (n = names; *n; n++) {
+        for (i = 0; i < ARRAY_SIZE(event_names); i++) {
+            if (!strcmp(*n, event_names[i].name)) {
+                events |= event_names[i].bit;
+                break;
+            }
+        }
+        if (i == ARRAY_SIZE(event_names)) {
+            error_setg(errp, "cloak-trace: property 'events': unknown event "
+                       "'%s' (known: syscall, pagefault)", *n);
+            return;
+        }
+    }
+    if (!events) {
+        error_setg(errp, "cloak-trace: property 'events' names no event "
+                   "(known: syscall, pagefault)");
+        return;
+    }
+    t->events = events;
+}
+
+static bool get_paths(Object *obj, Error **errp)
+{
+    return CLOAK_TRACE(obj)->paths;
+}
+
+static void set_paths(Object *obj, bool value, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+
+    t->paths = value;
+    if (t->created) {
+        cloak_trace_paths = value;
+    }
+}
+
+static char *get_mode(Object *obj, Error **errp)
+{
+    return g_strdup(CLOAK_TRACE(obj)->block ? "block" : "drop");
+}
+
+static void set_mode(Object *obj, const char *value, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+
+    if (!cloak_trace_check_unset(t, "mode", errp)) {
+        return;
+    }
+    if (!strcmp(value, "drop")) {
+        t->block = false;
+    } else if (!strcmp(value, "block")) {
+        t->block = true;
+    } else {
+        error_setg(errp, "cloak-trace: property 'mode' must be 'drop' "
+                   "(count and drop when a ring is full) or 'block' "
+                   "(the vCPU waits for the reader), not '%s'", value);
+    }
+}
+
+static bool get_enabled(Object *obj, Error **errp)
+{
+    return CLOAK_TRACE(obj)->enabled;
+}
+
+static void set_enabled(Object *obj, bool value, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+
+    t->enabled = value;
+    if (t->created) {
+        cloak_trace_update_active(t);
+    }
+}
+
+static void get_lost(Object *obj, Visitor *v, const char *name,
+                     void *opaque, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+    uint64_t lost = 0;
+    uint32_t i;
+
+    for (i = 0; t->created && i < t->layout.nr_rings; i++) {
+        lost += qatomic_read(&t->rings[i].ctl->lost);
+    }
+    visit_type_uint64(v, name, &lost, errp);
+}
+
+/*
+ * Creates the ring file at t->path: refuses directories, symlinks and
+ * other non-regular files there, replaces an old regular file atomically
+ * (rename of a fresh 0600 file from the same directory), and reserves all
+ * of its memory so a full tmpfs fails here, not with SIGBUS in a vCPU.
+ */
+static bool cloak_trace_create_file(CloakTrace *t, Error **errp)
+{
+    g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", t->path);
+    struct stat st;
+    int fd, err;
+    void *map;
+
+    if (lstat(t->path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            error_setg(errp, "cloak-trace: property 'path': '%s' is a "
+                       "directory; give a file name", t->path);
+            return false;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            error_setg(errp, "cloak-trace: property 'path': '%s' exists and "
+                       "is not a regular file (a symlink or device?); "
+                       "refusing to replace it", t->path);
+            return false;
+        }
+    } else if (errno != ENOENT) {
+        error_setg_errno(errp, errno, "cloak-trace: property 'path': "
+                         "cannot inspect '%s'", t->path);
+        return false;
+    }
+    fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "cloak-trace: property 'path': cannot "
+                         "create a file next to '%s'", t->path);
+        return false;
+    }
+    err = posix_fallocate(fd, 0, t->layout.file_size);
+    if (err) {
+        error_setg_errno(errp, err, "cloak-trace: cannot reserve %" PRIu64
+                         " bytes for '%s' (property 'size' too large for "
+                         "the file system?)", t->layout.file_size, t->path);
+        goto fail;
+    }
+    /* Populated now, so vCPUs never take a first-touch fault on the ring. */
+    map = mmap(NULL, t->layout.file_size, PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (map == MAP_FAILED) {
+        error_setg_errno(errp, errno, "cloak-trace: cannot map '%s'",
+                         t->path);
+        goto fail;
+    }
+    cloak_ring_file_init(map, &t->layout, t->events,
+                         (t->block ? CLOAK_TRACE_F_BLOCK : 0) |
+                         (t->paths ? CLOAK_TRACE_F_PATHS : 0),
+                         CLOAK_TRACE_PATH_MAX);
+    if (rename(tmp, t->path) < 0) {
+        error_setg_errno(errp, errno, "cloak-trace: property 'path': cannot "
+                         "create '%s'", t->path);
+        munmap(map, t->layout.file_size);
+        goto fail;
+    }
+    close(fd);
+    t->map = map;
+    return true;
+
+fail:
+    unlink(tmp);
+    close(fd);
+    return false;
+}
+
+static void cloak_trace_at_exit(Notifier *n, void *data)
+{
+    CloakTrace *t = container_of(n, CloakTrace, exit_notifier);
+
+    qatomic_set(&cloak_trace_active, 0);
+    cloak_ring_file_set_state(t->map, CLOAK_TRACE_STATE_CLOSED);
+}
+
+static void cloak_trace_complete(UserCreatable *uc, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(uc);
+    MachineState *ms = current_machine;
+    uint32_t i, nr;
+
+    if (cloak_trace_instance) {
+        error_setg(errp, "cloak-trace: only one cloak-trace object is "
+                   "supported per VM");
+        return;
+    }
+    if (!t->path || !*t->path) {
+        error_setg(errp, "cloak-trace: property 'path' is required (the "
+                   "shared-memory file to create, e.g. /dev/shm/vm1.ring)");
+        return;
+    }
+    if (!tcg_enabled() && !kvm_enabled()) {
+        error_setg(errp, "cloak-trace: guest tracing needs -accel tcg or "
+                   "-accel kvm");
+        return;
+    }
+    if (kvm_enabled()) {
+        if (!cloak_trace_kvm_start) {
+            error_setg(errp, "cloak-trace: tracing under KVM is not "
+                       "available for this target; use -accel tcg");
+            return;
+        }
+        if (!cloak_trace_kvm_start(t->events, errp)) {
+            return;
+        }
+    }
+    nr = ms->smp.max_cpus;
+    if (nr < 1 || nr > CLOAK_TRACE_MAX_RINGS) {
+        error_setg(errp, "cloak-trace: %u vCPUs; at most %d can be traced",
+                   nr, CLOAK_TRACE_MAX_RINGS);
+        return;
+    }
+    cloak_ring_layout(&t->layout, nr, t->size);
+    cloak_trace_clock_init();
+    if (!cloak_trace_create_file(t, errp)) {
+        return;
+    }
+    t->rings = g_new0(CloakRingProducer, nr);
+    for (i = 0; i < nr; i++) {
+        cloak_ring_producer_init(&t->rings[i],
+                                 cloak_ring_ctl(t->map, &t->layout, i),
+                                 cloak_ring_data(t->map, &t->layout, i),
+                                 t->size, i, t->block, cloak_trace_give_up,
+                                 NULL);
+    }
+    t->created = true;
+    cloak_trace_instance = t;
+    t->exit_notifier.notify = cloak_trace_at_exit;
+    qemu_add_exit_notifier(&t->exit_notifier);
+    cloak_trace_update_active(t);
+}
+
+/* vCPU threads may be inside a producer at any time: no object-del. */
+static bool cloak_trace_can_be_deleted(UserCreatable *uc)
+{
+    return !CLOAK_TRACE(uc)->created;
+}
+
+static void cloak_trace_instance_init(Object *obj)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+
+    t->size = DEFAULT_RING_SIZE;
+    t->events = CLOAK_TRACE_EV_SYSCALL | CLOAK_TRACE_EV_PAGEFAULT;
+    t->enabled = true;
+}
+
+static void cloak_trace_finalize(Object *obj)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+
+    g_free(t->path);
+}
+
+static void cloak_trace_class_init(ObjectClass *oc, void *data)
+{
+    UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
+
+    ucc->complete = cloak_trace_complete;
+    ucc->can_be_deleted = cloak_trace_can_be_deleted;
+
+    object_class_property_add_str(oc, "path", get_path, set_path);
+    object_class_property_set_description(oc, "path",
+        "Shared-memory file to create (mode 0600), e.g. /dev/shm/vm1.ring");
+    object_class_property_add(oc, "size", "size", get_size, set_size,
+                              NULL, NULL);
+    object_class_property_set_description(oc, "size",
+        "Bytes per vCPU ring, a power of two from 4K to 1G (default 16M)");
+    object_class_property_add_str(oc, "events", get_events, set_events);
+    object_class_property_set_description(oc, "events",
+        "Event families: syscall, pagefault, separated by ':' (or ',,')");
+    object_class_property_add_bool(oc, "paths", get_paths, set_paths);
+    object_class_property_set_description(oc, "paths",
+        "Copy path arguments (open, execve, stat, ...) from guest memory");
+    object_class_property_add_str(oc, "mode", get_mode, set_mode);
+    object_class_property_set_description(oc, "mode",
+        "drop (default: a full ring drops and counts) or block (the vCPU "
+        "waits for the reader)");
+    object_class_property_add_bool(oc, "enabled", get_enabled, set_enabled);
+    object_class_property_set_description(oc, "enabled",
+        "Tracing on or off; can be changed at run time with qom-set");
+    object_class_property_add(oc, "lost", "uint64", get_lost, NULL, NULL,
+                              NULL);
+    object_class_property_set_description(oc, "lost",
+        "Events dropped so far because a ring was full (read-only)");
+}
+
+static const TypeInfo cloak_trace_info = {
+    .name = TYPE_CLOAK_TRACE,
+    .parent = TYPE_OBJECT,
+    .instance_size = sizeof(CloakTrace),
+    .instance_init = cloak_trace_instance_init,
+    .instance_finalize = cloak_trace_finalize,
+    .class_init = cloak_trace_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { TYPE_USER_CREATABLE },
+        { }
+    },
+};
+
+static void cloak_trace_register_types(void)
+{
+    type_register_static(&cloak_trace_info);
+}
+
+type_init(cloak_trace_register_types);

@@ -1,0 +1,49 @@
+/*
+ * cloak-trace producer API for event sources (syscall.c, pagefault.c, ...).
+ *
+ * The QOM object (cloak-trace.c) owns the shared-memory file and one ring
+ * per vCPU; an event source asks for room in the calling vCPU's ring with
+ * cloak_trace_begin(), fills the record in place, and publishes it with
+ * cloak_trace_commit().  Both run on the vCPU's own thread.
+ */
+#ifndef CLOAK_TRACE_H
+#define CLOAK_TRACE_H
+
+#include "qemu/atomic.h"
+#include "hw/core/cpu.h"
+#include "trace-plugins/cloak-trace-abi.h"
+
+#define TYPE_CLOAK_TRACE "cloak-trace"
+
+/*
+ * CLOAK_TRACE_EV_* families being captured right now; 0 when tracing is
+ * off, so a hook costs one load and a branch.
+ */
+extern uint32_t cloak_trace_active;
+/* Read path arguments from guest memory (paths=on). */
+extern bool cloak_trace_paths;
+
+static inline bool cloak_trace_on(uint32_t family)
+{
+    return unlikely(qatomic_read(&cloak_trace_active) & family);
+}
+
+/*
+ * Room for a record of up to max_len bytes (multiple of 8) in cs's ring,
+ * header filled in; NULL if the event was dropped (and counted) or cs has
+ * no ring.
+ */
+struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
+                                          uint32_t max_len);
+/* Publishes the record; len <= max_len is its final size. */
+void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r,
+                        uint32_t len);
+
+/*
+ * The target's KVM back end (kvm-debug.c) registers how to start tracing
+ * under KVM: check what the host can do (Error if it cannot) and set up.
+ */
+typedef bool (*CloakTraceKvmStart)(uint32_t events, Error **errp);
+void cloak_trace_register_kvm(CloakTraceKvmStart start);
+
+#endif /* CLOAK_TRACE_H */

@@ -1,0 +1,29 @@
+/*
+ * Rendering of validated cloak-trace events: JSON Lines and an
+ * strace-like text view.
+ */
+#ifndef CLOAK_TRACE_FORMAT_H
+#define CLOAK_TRACE_FORMAT_H
+
+#include "ring-reader.h"
+
+/* Linux syscall name for (abi, nr), or NULL if the kernel table has none. */
+const char *ct_syscall_name(uint8_t abi, uint64_t nr);
+/* Looks a name up in the x86-64 table (then i386); -1 if unknown. */
+int64_t ct_syscall_number(const char *name, uint8_t *abi);
+/* "ENOENT" for a negative errno return value, else NULL. */
+const char *ct_errno_name(int64_t ret);
+
+/* Appends one JSON object and a newline. */
+void ct_format_json(const CtEvent *ev, GString *out);
+
+/* strace-like pieces: "openat(0xffffff9c, "/tmp/x", 0x241, 0x1a4)" */
+void ct_format_call(const CtEvent *enter, GString *out);
+/* " = 3" or " = -1 ENOENT (...)" */
+void ct_format_ret(const CtEvent *exit, GString *out);
+/* "[vcpu 0 12.345678901 cr3 0x1234000] " */
+void ct_format_prefix(const CtEvent *ev, GString *out);
+/* A whole line for page faults and LOST records. */
+void ct_format_other(const CtEvent *ev, GString *out);
+
+#endif

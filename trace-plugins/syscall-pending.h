@@ -1,0 +1,163 @@
+/*
+ * Outstanding syscalls, for pairing each return with its entry.
+ *
+ * SYSCALL leaves RSP alone and the kernel returns to the instruction after
+ * it with the same user RSP, so an entry is keyed by (CR3, return RIP,
+ * user RSP); SYSENTER's return address is the vDSO's choice, so its
+ * entries match any RIP.  The table is shared by all vCPUs (a thread may
+ * enter on one vCPU and return on another); the caller serialises access.
+ *
+ * - Calls that never return (exit, exit_group, rt_sigreturn) are not kept.
+ *   execve returns only on failure; a successful one is evicted by age.
+ * - fork/vfork/clone/clone3 return twice.  The child returns 0 to the same
+ *   RIP, with the parent's RSP (fork, vfork, clone without a stack) or the
+ *   new stack (clone's newsp, clone3's stack + stack_size), in a new or the
+ *   same address space; the parent never gets 0.  Those entries live in a
+ *   small separate list until both returns were seen.
+ * - Each bucket holds a few ways; the oldest entry is evicted when full
+ *   (a blocked syscall that outlives thousands of others loses its pair).
+ *
+ * Header-only and free of QEMU headers so tests can drive it directly.
+ */
+#ifndef CLOAK_SYSCALL_PENDING_H
+#define CLOAK_SYSCALL_PENDING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CLOAK_PENDING_BUCKETS 1024
+#define CLOAK_PENDING_WAYS 4
+#define CLOAK_PENDING_FORKS 64
+
+typedef struct CloakPending {
+    uint64_t cr3;
+    uint64_t rip;           /* 0: any (SYSENTER) */
+    uint64_t rsp;
+    uint64_t child_rsp;     /* fork family: the child's stack, 0 if none */
+    uint64_t nr;
+    uint64_t seq;           /* entry record's seq ... */
+    uint64_t stamp;         /* insertion order, for eviction */
+    uint32_t vcpu;          /* ... in this vCPU's ring */
+    uint8_t abi;
+    bool used;
+    bool fork;              /* returns twice */
+    bool parent_done;
+    bool child_done;
+} CloakPending;
+
+typedef struct CloakPendingTable {
+    CloakPending slots[CLOAK_PENDING_BUCKETS][CLOAK_PENDING_WAYS];
+    CloakPending forks[CLOAK_PENDING_FORKS];
+    uint64_t stamp;
+    uint64_t evicted;       /* entries dropped unpaired */
+} CloakPendingTable;
+
+static inline unsigned cloak_pending_bucket(uint64_t cr3, uint64_t rsp)
+{
+    uint64_t h = (cr3 >> 12) * 0x9e3779b97f4a7c15ULL ^ (rsp >> 3);
+
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return (unsigned)(h >> 40) & (CLOAK_PENDING_BUCKETS - 1);
+}
+
+static inline bool cloak_pending_same_key(const CloakPending *e,
+                                          uint64_t cr3, uint64_t rip,
+                                          uint64_t rsp)
+{
+    return e->used && e->cr3 == cr3 && e->rsp == rsp &&
+           (e->rip == rip || e->rip == 0);
+}
+
+/* Records an entry; a stale one with the same key is replaced. */
+static inline void cloak_pending_add(CloakPendingTable *t,
+                                     const CloakPending *in)
+{
+    CloakPending *set, *victim = NULL;
+    unsigned i, n;
+
+    if (in->fork) {
+        set = t->forks;
+        n = CLOAK_PENDING_FORKS;
+    } else {
+        set = t->slots[cloak_pending_bucket(in->cr3, in->rsp)];
+        n = CLOAK_PENDING_WAYS;
+    }
+    for (i = 0; i < n && !victim; i++) {
+        if (set[i].used && set[i].cr3 == in->cr3 && set[i].rsp == in->rsp &&
+            set[i].rip == in->rip) {
+            victim = &set[i];       /* restarted, or never returned */
+        }
+    }
+    for (i = 0; i < n && !victim; i++) {
+        if (!set[i].used) {
+            victim = &set[i];
+        }
+    }
+    if (!victim) {
+        victim = &set[0];
+        for (i = 1; i < n; i++) {
+            if (set[i].stamp < victim->stamp) {
+                victim = &set[i];
+            }
+        }
+        t->evicted++;
+    }
+    *victim = *in;
+    victim->used = true;
+    victim->parent_done = victim->child_done = false;
+    victim->stamp = ++t->stamp;
+}
+
+/*
+ * A return to user mode at (cr3, rip, rsp) with value ret: if it ends an
+ * outstanding syscall, copies that entry to *out, says whether this is the
+ * child's return of a fork, and forgets the entry once it is complete.
+ */
+static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
+                                       uint64_t rip, uint64_t rsp,
+                                       int64_t ret, CloakPending *out,
+                                       bool *child)
+{
+    CloakPending *set = t->slots[cloak_pending_bucket(cr3, rsp)];
+    unsigned i;
+
+    for (i = 0; i < CLOAK_PENDING_WAYS; i++) {
+        if (cloak_pending_same_key(&set[i], cr3, rip, rsp)) {
+            *out = set[i];
+            *child = false;
+            set[i].used = false;
+            return true;
+        }
+    }
+    for (i = 0; i < CLOAK_PENDING_FORKS; i++) {
+        CloakPending *e = &t->forks[i];
+
+        if (!e->used || e->rip != rip) {
+            continue;
+        }
+        if (ret == 0 && !e->child_done &&
+            (rsp == e->rsp || (e->child_rsp && rsp == e->child_rsp))) {
+            e->child_done = true;
+            *child = true;
+        } else if (ret != 0 && !e->parent_done && e->cr3 == cr3 &&
+                   rsp == e->rsp) {
+            e->parent_done = true;
+            *child = false;
+            if (ret < 0) {
+                e->child_done = true;   /* it failed: there is no child */
+            }
+        } else {
+            continue;
+        }
+        *out = *e;
+        if (e->parent_done && e->child_done) {
+            e->used = false;
+        }
+        return true;
+    }
+    return false;
+}
+
+#endif /* CLOAK_SYSCALL_PENDING_H */

@@ -1,0 +1,242 @@
+/*
+ * cloak-trace event source: system calls.
+ *
+ * Entry: SYSCALL (64-bit and compat), SYSENTER and INT 0x80, from the TCG
+ * helpers before the CPU state changes: number, six arguments (Linux
+ * conventions per entry path), CR3, RIP, return RIP, user RSP and, with
+ * paths=on, path arguments copied from guest memory.
+ * Return: SYSRET, SYSEXIT or IRET to CPL 3 that lands where an outstanding
+ * entry expects (syscall-pending.h): RAX, paired with the entry's seq.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qemu/thread.h"
+#include "cpu.h"
+#include "exec/cpu-common.h"
+#include "system/tcg.h"
+#include "trace-plugins/cloak-trace-hooks.h"
+#include "trace-plugins/syscall-pending.h"
+#include "trace-plugins/cloak-syscall-table.h"
+
+static CloakPendingTable pending;
+static QemuSpin pending_lock;
+
+static void __attribute__((constructor)) cloak_trace_syscall_init(void)
+{
+    qemu_spin_init(&pending_lock);
+}
+
+static const CloakSyscallInfo *syscall_info(uint8_t abi, uint64_t nr)
+{
+    if (abi == CLOAK_TRACE_ABI_X86_64 && nr < CLOAK_SYSCALL_COUNT_X86_64) {
+        return &cloak_syscalls_x86_64[nr];
+    }
+    if (abi == CLOAK_TRACE_ABI_I386 && nr < CLOAK_SYSCALL_COUNT_I386) {
+        return &cloak_syscalls_i386[nr];
+    }
+    return NULL;
+}
+
+static uint64_t read_guest_u32(CPUState *cs, uint64_t addr)
+{
+    uint32_t v = 0;
+
+    cpu_memory_rw_debug(cs, addr, &v, sizeof(v), false);
+    return le32_to_cpu(v);
+}
+
+static uint64_t read_guest_u64(CPUState *cs, uint64_t addr)
+{
+    uint64_t v = 0;
+
+    cpu_memory_rw_debug(cs, addr, &v, sizeof(v), false);
+    return le64_to_cpu(v);
+}
+
+/*
+ * Copies the NUL-terminated string at addr into the path block p (its
+ * data follows it), at most CLOAK_TRACE_PATH_MAX bytes, a page at a time
+ * through the guest's page tables.  Returns the block's padded size.
+ */
+static uint32_t read_path(CPUState *cs, uint64_t addr, unsigned arg,
+                          struct cloak_trace_path *p)
+{
+    char *dst = (char *)(p + 1);
+    uint32_t len = 0, padded;
+    uint8_t flags = 0;
+
+    while (len < CLOAK_TRACE_PATH_MAX) {
+        uint64_t at = addr + len;
+        uint32_t chunk = MIN(CLOAK_TRACE_PATH_MAX - len,
+                             TARGET_PAGE_SIZE - (at & ~TARGET_PAGE_MASK));
+        char *nul;
+
+        if (cpu_memory_rw_debug(cs, at, dst + len, chunk, false) != 0) {
+            flags |= CLOAK_TRACE_PATH_UNREADABLE;
+            break;
+        }
+        nul = memchr(dst + len, 0, chunk);
+        if (nul) {
+            len = nul - dst;
+            goto done;
+        }
+        len += chunk;
+    }
+    if (!(flags & CLOAK_TRACE_PATH_UNREADABLE)) {
+        uint8_t c;
+
+        if (cpu_memory_rw_debug(cs, addr + len, &c, 1, false) != 0 || c) {
+            flags |= CLOAK_TRACE_PATH_TRUNCATED;
+        }
+    }
+done:
+    padded = ROUND_UP(len, 8);
+    memset(dst + len, 0, padded - len);
+    p->arg = arg;
+    p->flags = flags;
+    p->len = len;
+    p->pad = 0;
+    return sizeof(*p) + padded;
+}
+
+void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
+                               target_ulong ret_eip, int entry)
+{
+    CPUState *cs = env_cpu(env);
+    bool long64 = env->hflags & HF_CS64_MASK;
+    uint8_t abi = entry == CLOAK_TRACE_ENTRY_SYSCALL64 ? CLOAK_TRACE_ABI_X86_64
+                                                       : CLOAK_TRACE_ABI_I386;
+    const CloakSyscallInfo *info;
+    struct cloak_trace_syscall_enter *e;
+    uint64_t nr, args[6], rsp, cr3 = env->cr[3];
+    uint32_t len, max_len;
+    uint8_t *pos;
+    unsigned i, npaths = 0;
+
+    rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
+    if (abi == CLOAK_TRACE_ABI_X86_64) {
+        nr = env->regs[R_EAX];
+        args[0] = env->regs[R_EDI];
+        args[1] = env->regs[R_ESI];
+        args[2] = env->regs[R_EDX];
+        args[3] = env->regs[10];
+        args[4] = env->regs[8];
+        args[5] = env->regs[9];
+    } else {
+        nr = (uint32_t)env->regs[R_EAX];
+        args[0] = (uint32_t)env->regs[R_EBX];
+        args[1] = (uint32_t)env->regs[R_ECX];
+        args[2] = (uint32_t)env->regs[R_EDX];
+        args[3] = (uint32_t)env->regs[R_ESI];
+        args[4] = (uint32_t)env->regs[R_EDI];
+        args[5] = (uint32_t)env->regs[R_EBP];
+        if (entry == CLOAK_TRACE_ENTRY_SYSENTER) {
+            /* Linux vDSO: EBP holds the user stack, arg 6 is at [EBP]. */
+            args[5] = read_guest_u32(cs, args[5]);
+        } else if (entry == CLOAK_TRACE_ENTRY_SYSCALL32) {
+            /* SYSCALL clobbers ECX: arg 2 is in EBP, arg 6 at [ESP]. */
+            args[1] = (uint32_t)env->regs[R_EBP];
+            args[5] = read_guest_u32(cs, rsp);
+        }
+    }
+    info = syscall_info(abi, nr);
+    if (info && cloak_trace_paths) {
+        npaths = ctpop8(info->path_args);
+    }
+    max_len = sizeof(*e) + npaths * (sizeof(struct cloak_trace_path) +
+                                     CLOAK_TRACE_PATH_MAX);
+    e = (void *)cloak_trace_begin(cs, CLOAK_TRACE_REC_SYSCALL_ENTER, max_len);
+    if (e) {
+        e->cr3 = cr3;
+        e->rip = insn_eip;
+        e->ret_rip = ret_eip;
+        e->rsp = rsp;
+        e->nr = nr;
+        memcpy(e->args, args, sizeof(args));
+        e->abi = abi;
+        e->entry = entry;
+        e->npaths = npaths;
+        memset(e->pad, 0, sizeof(e->pad));
+        pos = (uint8_t *)(e + 1);
+        for (i = 0; npaths && i < 6; i++) {
+            if (info->path_args & (1u << i)) {
+                uint64_t addr = abi == CLOAK_TRACE_ABI_I386 ?
+                                (uint32_t)args[i] : args[i];
+
+                pos += read_path(cs, addr, i, (void *)pos);
+            }
+        }
+        if (npaths) {
+            e->hdr.flags |= CLOAK_TRACE_RF_PATHS;
+        }
+        len = pos - (uint8_t *)e;
+        cloak_trace_commit(cs, &e->hdr, len);
+    }
+    if (!e || (info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) ||
+        !tcg_enabled()) {
+        return;     /* returns are only seen under TCG */
+    }
+
+    CloakPending p = {
+        .cr3 = cr3,
+        .rip = ret_eip,
+        .rsp = rsp,
+        .nr = nr,
+        .seq = e->hdr.seq,
+        .vcpu = cs->cpu_index,
+        .abi = abi,
+        .fork = info && info->kind == CLOAK_SYSCALL_KIND_FORK,
+    };
+    if (p.fork && info->name[5] == '3') {
+        /* clone3(struct clone_args *): the child starts on stack+size. */
+        uint64_t stack = read_guest_u64(cs, args[0] + 40);
+        uint64_t size = read_guest_u64(cs, args[0] + 48);
+
+        p.child_rsp = stack ? stack + size : 0;
+    } else if (p.fork && !strcmp(info->name, "clone")) {
+        p.child_rsp = args[1];      /* newsp, 0 for "same stack" */
+    }
+    qemu_spin_lock(&pending_lock);
+    cloak_pending_add(&pending, &p);
+    qemu_spin_unlock(&pending_lock);
+}
+
+void cloak_trace_syscall_return(CPUX86State *env, int exit)
+{
+    CPUState *cs = env_cpu(env);
+    bool long64 = env->hflags & HF_CS64_MASK;
+    uint64_t rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
+    uint64_t rip = env->eip;
+    int64_t ret = env->regs[R_EAX];
+    struct cloak_trace_syscall_exit *x;
+    CloakPending p;
+    bool child, found;
+
+    qemu_spin_lock(&pending_lock);
+    found = cloak_pending_match(&pending, env->cr[3], rip, rsp,
+                                long64 ? ret : (int32_t)ret, &p, &child);
+    qemu_spin_unlock(&pending_lock);
+    if (!found) {
+        return;
+    }
+    x = (void *)cloak_trace_begin(cs, CLOAK_TRACE_REC_SYSCALL_EXIT,
+                                  sizeof(*x));
+    if (!x) {
+        return;
+    }
+    x->cr3 = env->cr[3];
+    x->rip = rip;
+    x->rsp = rsp;
+    x->nr = p.nr;
+    x->ret = p.abi == CLOAK_TRACE_ABI_I386 ? (int32_t)ret : ret;
+    x->enter_seq = p.seq;
+    x->enter_vcpu = p.vcpu;
+    x->abi = p.abi;
+    x->exit = exit;
+    memset(x->pad, 0, sizeof(x->pad));
+    if (child) {
+        x->hdr.flags |= CLOAK_TRACE_RF_CHILD;
+    }
+    cloak_trace_commit(cs, &x->hdr, sizeof(*x));
+}
