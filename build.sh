@@ -71,20 +71,33 @@ done
 
 apt_sources_file=/etc/apt/sources.list.d/qemu-cloak.sources
 
-ensure_apt_sources() {
-    if [ -f "$apt_sources_file" ]; then
-        return
-    fi
-    [ "$(id -u)" = 0 ] || die "need root to add $apt_sources_file (bookworm-backports deb + deb-src)"
-    info "adding $apt_sources_file (bookworm-backports, deb-src)"
-    cat > "$apt_sources_file" <<EOF
-# Added by qemu-cloak build.sh: meson/pycotap/qemu-system-data and the QEMU base.
+# bookworm-backports (deb + deb-src: meson, pycotap, qemu-system-data and the
+# QEMU base) and bookworm deb-src (the SeaBIOS source).
+apt_sources_content() {
+    cat <<EOF
+# Added by qemu-cloak build.sh.
 Types: deb deb-src
 URIs: $DEBIAN_MIRROR
 Suites: $DEBIAN_SUITE
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: $DEBIAN_MIRROR
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+}
+
+ensure_apt_sources() {
+    if [ -f "$apt_sources_file" ] && [ "$(cat "$apt_sources_file")" = "$(apt_sources_content)" ]; then
+        return
+    fi
+    [ "$(id -u)" = 0 ] || die "need root to write $apt_sources_file (bookworm-backports deb/deb-src, bookworm deb-src)"
+    info "writing $apt_sources_file (bookworm-backports deb/deb-src, bookworm deb-src)"
+    apt_sources_content > "$apt_sources_file"
+    APT_SOURCES_CHANGED=1
 }
 
 pkg_installed() {
@@ -124,6 +137,13 @@ apt_install() {
 do_deps() {
     local mode=${1:-install} missing
     stage deps "Debian build, runtime and test dependencies"
+    if [ "$mode" = install ] && [ "$(id -u)" = 0 ]; then
+        ensure_apt_sources
+        if [ -n "${APT_SOURCES_CHANGED:-}" ]; then
+            apt-get update -qq
+            APT_SOURCES_CHANGED=
+        fi
+    fi
     # shellcheck disable=SC2207
     missing=($(missing_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}" ${EXTRA_PACKAGES[@]+"${EXTRA_PACKAGES[@]}"}))
     if [ ${#missing[@]} -gt 0 ]; then
@@ -132,6 +152,7 @@ do_deps() {
         fi
         ensure_apt_sources
         apt-get update -qq
+        APT_SOURCES_CHANGED=
         info "installing: ${missing[*]}"
         apt_install "${missing[@]}"
     fi
@@ -146,7 +167,7 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # The SHA-256 Debian's Sources index gives for the orig tarball.
 sources_index_sha256() {
-    apt-cache showsrc "$DEBIAN_SOURCE_PACKAGE" 2>/dev/null | awk -v ver="$DEBIAN_SOURCE_VERSION" -v f="$ORIG_TARBALL" '
+    { apt-cache showsrc "$DEBIAN_SOURCE_PACKAGE" 2>/dev/null || true; } | awk -v ver="$DEBIAN_SOURCE_VERSION" -v f="$ORIG_TARBALL" '
         /^Package:/ { in_ver = 0 }
         /^Version:/ { in_ver = ($2 == ver) }
         /^Checksums-Sha256:/ { in_sha = 1; next }
@@ -158,8 +179,10 @@ fetch_from_apt() {
     local dest=$1 tmp idx got
     ensure_apt_sources
     idx=$(sources_index_sha256)
-    if [ -z "$idx" ]; then
-        [ "$(id -u)" = 0 ] && apt-get update -qq
+    if [ -z "$idx" ] || [ -n "${APT_SOURCES_CHANGED:-}" ]; then
+        if [ "$(id -u)" = 0 ]; then
+            apt-get update -qq
+        fi
         idx=$(sources_index_sha256)
     fi
     [ -n "$idx" ] || die "apt knows no source package $DEBIAN_SOURCE_PACKAGE=$DEBIAN_SOURCE_VERSION (is the deb-src entry for $DEBIAN_SUITE in $apt_sources_file?)"
