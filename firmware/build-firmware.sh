@@ -15,6 +15,8 @@
 # Settings from the environment (the Makefile exports them): BUILD_DIR,
 # QEMU_CLOAK_CACHE, JOBS, PYTHON, PREFIX, DESTDIR; QEMU_SRC is the prepared
 # QEMU tree whose pc-bios/optionrom we build (default $BUILD_DIR/qemu-src).
+# The tests point FIRMWARE_CONF_DIR (images.conf, bios.config,
+# vgabios.config) and SEABIOS_SERIES_DIR elsewhere.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,7 +31,8 @@ JOBS=${JOBS:-$(nproc)}
 PYTHON=${PYTHON:-/usr/bin/python3}
 PREFIX=${PREFIX:-/usr/local}
 DESTDIR=${DESTDIR:-}
-SERIES_DIR=$TOP/patches/seabios-$SEABIOS_VERSION
+SERIES_DIR=${SEABIOS_SERIES_DIR:-$TOP/patches/seabios-$SEABIOS_VERSION}
+CONF_DIR=${FIRMWARE_CONF_DIR:-$HERE}
 OUT=$BUILD_DIR/firmware
 TARBALL_DIR=$QEMU_CLOAK_CACHE/tarballs
 PRISTINE_ROOT=$QEMU_CLOAK_CACHE/pristine
@@ -157,13 +160,13 @@ apply_series() {
     done < <(series_patches)
 }
 
-images() { grep -v -e '^#' -e '^[[:space:]]*$' "$HERE/images.conf"; }
+images() { grep -v -e '^#' -e '^[[:space:]]*$' "$CONF_DIR/images.conf"; }
 
 # Everything the output depends on; a change rebuilds all of it.
 inputs_stamp() {
     {
-        cat "$HERE/seabios.conf" "$HERE/images.conf" "$HERE/bios.config" \
-            "$HERE/vgabios.config" "$HERE/build-firmware.sh" "$SERIES_DIR/series"
+        cat "$HERE/seabios.conf" "$CONF_DIR/images.conf" "$CONF_DIR/bios.config" \
+            "$CONF_DIR/vgabios.config" "$HERE/build-firmware.sh" "$SERIES_DIR/series"
         series_patches | while read -r p; do cat "$SERIES_DIR/$p"; done
         cat "$QEMU_SRC/pc-bios/optionrom/"*.[chS] "$QEMU_SRC/pc-bios/optionrom/Makefile" \
             "$QEMU_SRC/pc-bios/optionrom/flat.lds" 2>/dev/null
@@ -214,7 +217,7 @@ build_image() {
     mkdir -p "$dir"
     want=$dir/requested.config
     {
-        cat "$HERE/$target.config"
+        cat "$CONF_DIR/$target.config"
         [ "$target" = vgabios ] && echo "CONFIG_BUILD_VGABIOS=y"
         for s in $settings; do echo "CONFIG_$s"; done
     } > "$want"
@@ -232,7 +235,7 @@ build_image() {
         die "$name: SeaBIOS build failed (log: $dir/build.log)"
     fi
     cp "$dir/$target.bin" "$OUT/$PREFIX_NAME$name"
-    info "$PREFIX_NAME$name ($(stat -c %s "$OUT/$PREFIX_NAME$name") bytes; $(grep -o 'used [0-9.]*%.*' "$dir/build.log" | head -n1))"
+    info "$PREFIX_NAME$name ($(stat -c %s "$OUT/$PREFIX_NAME$name") bytes)"
 }
 
 # QEMU's -kernel option ROMs, from the prepared QEMU tree, with an empty

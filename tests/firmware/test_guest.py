@@ -1,0 +1,130 @@
+"""Boot checks: the guest finds no firmware strings while cloaked.
+
+Run by `make check-firmware-boot` (part of make check); needs QEMU_BIN,
+GUEST_DIR and the cleaned firmware in $(BUILD_DIR)/firmware.
+
+Every cloaked config (fwconfigs.cloaked_configs: the cloak's profiles, or
+stand-ins) boots on q35 with a NIC and scans 0xC0000-0xFFFFF and the PCI
+option ROMs (guest program romscan); the first one also boots on pc with a
+NIC and on both machines without one, and checks that each NIC passes
+traffic without its option ROM (guest program netcheck).  The stock config
+boots once and must show the strings and banners, so the checks can fail.
+All boots run under TCG, several at a time.
+"""
+
+import os
+import sys
+import unittest
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fwboot  # noqa: E402
+import fwconfigs  # noqa: E402
+
+QEMU = os.environ.get("QEMU_BIN", "")
+GUEST_DIR = os.environ.get("GUEST_DIR", "")
+PARALLEL = int(os.environ.get("FIRMWARE_BOOT_JOBS", "2"))
+
+NIC = {"q35": "e1000e", "pc": "e1000"}
+
+
+def plan():
+    """(key, label, machine, args, program, nic) for every boot."""
+    configs = fwconfigs.cloaked_configs(QEMU)
+    boots = []
+    for name, args in configs:
+        boots.append((("scan", name, "q35", True), name + " q35+nic", "q35",
+                      args, "romscan", NIC["q35"]))
+    name, args = configs[0]
+    boots.append((("scan", name, "pc", True), name + " pc+nic", "pc", args,
+                  "romscan", NIC["pc"]))
+    for machine in ("q35", "pc"):
+        boots.append((("scan", name, machine, False), name + " " + machine,
+                      machine, args, "romscan", None))
+        boots.append((("net", name, machine, True),
+                      name + " " + machine + "+nic netcheck", machine, args,
+                      "netcheck", NIC[machine]))
+    boots.append((("scan", "stock", "q35", True), "stock q35+nic", "q35",
+                  fwconfigs.stock_args(QEMU, NIC["q35"]), "romscan",
+                  NIC["q35"]))
+    return configs, boots
+
+
+class GuestFirmwareTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        for what, path in (("QEMU_BIN", QEMU),
+                           ("GUEST_DIR/vmlinuz",
+                            os.path.join(GUEST_DIR, "vmlinuz")),
+                           ("GUEST_DIR/initrd.img",
+                            os.path.join(GUEST_DIR, "initrd.img"))):
+            if not path or not os.path.exists(path):
+                raise RuntimeError("%s is missing (%r): run make build guest"
+                                   % (what, path))
+        cls.configs, boots = plan()
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            futures = {key: pool.submit(fwboot.boot, QEMU, GUEST_DIR, label,
+                                        machine, args, program, nic)
+                       for key, label, machine, args, program, nic in boots}
+            cls.boots = {key: f.result() for key, f in futures.items()}
+
+    def scan(self, key):
+        b = self.boots[key]
+        status, text = b.section("run:romscan")
+        self.assertIn(status, (0, 1), "%s: romscan failed (status %d):\n%s"
+                      % (b.label, status, text))
+        self.assertRegex(text, r"romscan: region mem 0xc0000-0xfffff "
+                               r"bytes=262144", "%s: the BIOS area was not "
+                               "scanned:\n%s" % (b.label, text))
+        return b, status, text
+
+    def assert_clean(self, key):
+        b, status, text = self.scan(key)
+        self.assertEqual(fwboot.romscan_matches(text), [],
+                         "%s: firmware strings in the guest:\n%s"
+                         % (b.label, text))
+        self.assertEqual(status, 0, "%s:\n%s" % (b.label, text))
+        self.assertEqual(fwboot.banners_in(b.console), [],
+                         "%s: firmware banner on the console:\n%s"
+                         % (b.label, b.tail(80)))
+
+    def test_every_profile_q35_with_nic_is_clean(self):
+        for name, _ in self.configs:
+            with self.subTest(profile=name):
+                self.assert_clean(("scan", name, "q35", True))
+
+    def test_pc_with_nic_is_clean(self):
+        self.assert_clean(("scan", self.configs[0][0], "pc", True))
+
+    def test_without_nic_is_clean(self):
+        for machine in ("q35", "pc"):
+            with self.subTest(machine=machine):
+                self.assert_clean(("scan", self.configs[0][0], machine,
+                                   False))
+
+    def test_nic_works_without_option_rom(self):
+        for machine in ("q35", "pc"):
+            with self.subTest(machine=machine):
+                b = self.boots[("net", self.configs[0][0], machine, True)]
+                status, text = b.section("run:netcheck")
+                self.assertEqual(status, 0, "%s: no ARP reply:\n%s"
+                                 % (b.label, text))
+                self.assertRegex(text, r"netcheck: done interfaces=1 ok=1")
+
+    def test_stock_firmware_shows_the_strings(self):
+        b, status, text = self.scan(("scan", "stock", "q35", True))
+        found = {p for _, _, p in fwboot.romscan_matches(text)}
+        self.assertEqual(status, 1, "%s:\n%s" % (b.label, text))
+        for needed in ("SeaBIOS", "iPXE"):
+            self.assertIn(needed, found, "%s: the scan missed %s:\n%s"
+                          % (b.label, needed, text))
+        banners = fwboot.banners_in(b.console)
+        for needed in ("SeaBIOS", "iPXE"):
+            self.assertIn(needed, banners, "%s: no %s banner:\n%s"
+                          % (b.label, needed, b.tail(80)))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
