@@ -36,7 +36,7 @@ def _smbios(kind, **fields):
 def _standin(vendor, version, date, product, board, oem_id, oem_table_id):
     return (_smbios(0, vendor=vendor, version=version, date=date) +
             _smbios(1, manufacturer=vendor, product=product, version="1.0") +
-            _smbios(2, manufacturer=vendor, product=board) +
+            _smbios(2, manufacturer=vendor, product=board, version="A00") +
             _smbios(3, manufacturer=vendor, version="1.0") +
             _smbios(4, manufacturer="Intel(R) Corporation",
                     version="Intel(R) Core(TM) i5-9500 CPU @ 3.00GHz") +
