@@ -118,8 +118,10 @@ class BuildScriptTest(unittest.TestCase):
 
     def test_corrupt_cached_source_is_refused(self):
         seabios = shell_conf("seabios.conf")
-        cache = os.environ.get("QEMU_CLOAK_CACHE", os.path.join(
-            os.path.expanduser("~"), ".cache", "qemu-cloak"))
+        # As build-firmware.sh finds it (the Makefile may export it empty).
+        cache = os.environ.get("QEMU_CLOAK_CACHE") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(
+                os.path.expanduser("~"), ".cache"), "qemu-cloak")
         tarballs = os.path.join(self.tmp, "cache", "tarballs")
         os.makedirs(tarballs)
         for key in ("SEABIOS_DSC", "SEABIOS_ORIG", "SEABIOS_DEBIAN_TAR"):
