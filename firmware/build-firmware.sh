@@ -56,9 +56,10 @@ source_files() {
 
 # ---------------------------------------------------------------- fetch
 
-# The SHA-256 apt's Sources index gives for file $1 of the pinned version.
+# The SHA-256 apt's Sources index gives for file $1 of the pinned version,
+# or nothing (apt-cache fails when it knows no such source package).
 sources_index_sha256() {
-    apt-cache showsrc "$SEABIOS_SOURCE_PACKAGE" 2>/dev/null |
+    { apt-cache showsrc "$SEABIOS_SOURCE_PACKAGE" 2>/dev/null || true; } |
         awk -v ver="$SEABIOS_DEBIAN_VERSION" -v f="$1" '
             /^Package:/ { in_ver = 0 }
             /^Version:/ { in_ver = ($2 == ver) }

@@ -6,13 +6,16 @@ GUEST_DIR and the cleaned firmware in $(BUILD_DIR)/firmware.
 Every cloaked config (fwconfigs.cloaked_configs: the cloak's profiles, or
 stand-ins) boots on q35 with a NIC and scans 0xC0000-0xFFFFF and the PCI
 option ROMs (guest program romscan); the first one also boots on pc with a
-NIC and on both machines without one, and checks that each NIC passes
-traffic without its option ROM (guest program netcheck).  The stock config
-boots once and must show the strings and banners, so the checks can fail.
+NIC and on both machines without one, checks that each NIC passes traffic
+without its option ROM (guest program netcheck) and that the date at
+F000:FFF5 and the MP table agree with the SMBIOS and ACPI tables (guest
+program biosid).  The stock config boots for romscan and biosid and must
+show the strings, banners and disagreement, so the checks can fail.
 All boots run under TCG, several at a time.
 """
 
 import os
+import re
 import sys
 import unittest
 from concurrent.futures import ThreadPoolExecutor
@@ -45,10 +48,40 @@ def plan():
         boots.append((("net", name, machine, True),
                       name + " " + machine + "+nic netcheck", machine, args,
                       "netcheck", NIC[machine]))
+    boots.append((("id", name, "q35", True), name + " q35 biosid", "q35",
+                  args, "biosid", NIC["q35"]))
+    stock = fwconfigs.stock_args(QEMU, NIC["q35"])
     boots.append((("scan", "stock", "q35", True), "stock q35+nic", "q35",
-                  fwconfigs.stock_args(QEMU, NIC["q35"]), "romscan",
-                  NIC["q35"]))
+                  stock, "romscan", NIC["q35"]))
+    boots.append((("id", "stock", "q35", True), "stock q35 biosid", "q35",
+                  stock, "biosid", NIC["q35"]))
     return configs, boots
+
+
+def bios_identity(boot):
+    """biosid's fields of a boot, as a dict."""
+    status, text = boot.section("run:biosid")
+    if status != 0:
+        raise AssertionError("%s: biosid failed:\n%s" % (boot.label, text))
+    return dict(re.findall(r'([a-z0-9-]+) "([^"]*)"', text))
+
+
+def identity_disagreements(ident):
+    """Where the BIOS's own memory disagrees with the SMBIOS tables."""
+    wrong = []
+    date = re.fullmatch(r"(\d\d/\d\d/)\d\d(\d\d)",
+                        ident.get("dmi-bios-date", ""))
+    if not date or ident.get("date-fff5") != date.group(1) + date.group(2):
+        wrong.append("F000:FFF5 %r vs SMBIOS date %r"
+                     % (ident.get("date-fff5"), ident.get("dmi-bios-date")))
+    if ident.get("mp-oem") != ident.get("rsdp-oem", "?") + "  ":
+        wrong.append("MP OEM %r vs RSDP OEM %r" % (ident.get("mp-oem"),
+                                                   ident.get("rsdp-oem")))
+    product = ident.get("dmi-product", "")[:12].ljust(12)
+    if ident.get("mp-product") != product:
+        wrong.append("MP product %r vs SMBIOS product %r"
+                     % (ident.get("mp-product"), ident.get("dmi-product")))
+    return wrong
 
 
 class GuestFirmwareTest(unittest.TestCase):
@@ -112,6 +145,17 @@ class GuestFirmwareTest(unittest.TestCase):
                 self.assertEqual(status, 0, "%s: no ARP reply:\n%s"
                                  % (b.label, text))
                 self.assertRegex(text, r"netcheck: done interfaces=1 ok=1")
+
+    def test_bios_memory_agrees_with_smbios(self):
+        b = self.boots[("id", self.configs[0][0], "q35", True)]
+        ident = bios_identity(b)
+        self.assertEqual(identity_disagreements(ident), [],
+                         "%s: %s" % (b.label, ident))
+
+    def test_stock_bios_memory_disagrees(self):
+        # Stock SeaBIOS keeps its own date and "BOCHSCPU" in the MP table.
+        b = self.boots[("id", "stock", "q35", True)]
+        self.assertNotEqual(identity_disagreements(bios_identity(b)), [])
 
     def test_stock_firmware_shows_the_strings(self):
         b, status, text = self.scan(("scan", "stock", "q35", True))

@@ -135,6 +135,23 @@ class BuildScriptTest(unittest.TestCase):
         self.assertIn(seabios["SEABIOS_ORIG"], out.stderr)
         self.assertIn("corrupt", out.stderr)
 
+    def test_missing_deb_src_is_named(self):
+        # An apt of its own that knows no sources, so that the host's
+        # lists stay untouched.
+        apt = os.path.join(self.tmp, "apt")
+        for d in ("parts", "lists/partial", "cache/archives/partial"):
+            os.makedirs(os.path.join(apt, d))
+        open(os.path.join(apt, "sources.list"), "w").close()
+        with open(os.path.join(apt, "apt.conf"), "w") as f:
+            f.write('Dir::Etc::sourcelist "%s/sources.list";\n'
+                    'Dir::Etc::sourceparts "%s/parts";\n'
+                    'Dir::State::lists "%s/lists";\n'
+                    'Dir::Cache "%s/cache";\n' % ((apt,) * 4))
+        out = self.run_script("fetch", APT_CONFIG=os.path.join(apt, "apt.conf"),
+                              QEMU_CLOAK_CACHE=os.path.join(self.tmp, "cache"))
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertIn("'deb-src' entry for bookworm", out.stderr)
+
     def test_patch_that_does_not_apply_is_named(self):
         series = os.path.join(TOP, "patches", "seabios-1.16.2")
         broken = os.path.join(self.tmp, "series")
