@@ -4,8 +4,8 @@ Run by `make check-firmware-boot` (part of make check); needs QEMU_BIN,
 GUEST_DIR and the cleaned firmware in $(BUILD_DIR)/firmware.
 
 Every cloaked config (fwconfigs.cloaked_configs: the cloak's profiles, or
-stand-ins) boots on q35 with a NIC and scans 0xC0000-0xFFFFF and the PCI
-option ROMs (guest program romscan); the first one also boots on pc with a
+stand-ins) boots on q35 with a NIC and scans 0xC0000-0xFFFFF, the BIOS
+flash mapping below 4 GiB and the PCI option ROMs (guest program romscan); the first one also boots on pc with a
 NIC and on both machines without one, checks that each NIC passes traffic
 without its option ROM (guest program netcheck) and that the date at
 F000:FFF5 and the MP table agree with the SMBIOS and ACPI tables (guest
@@ -108,9 +108,10 @@ class GuestFirmwareTest(unittest.TestCase):
         status, text = b.section("run:romscan")
         self.assertIn(status, (0, 1), "%s: romscan failed (status %d):\n%s"
                       % (b.label, status, text))
-        self.assertRegex(text, r"romscan: region mem 0xc0000-0xfffff "
-                               r"bytes=262144", "%s: the BIOS area was not "
-                               "scanned:\n%s" % (b.label, text))
+        for region in (r"mem 0xc0000-0xfffff", r"flash 0xfffc0000-0xffffffff"):
+            self.assertRegex(text, r"romscan: region %s bytes=262144" % region,
+                             "%s: %s was not scanned:\n%s"
+                             % (b.label, region, text))
         return b, status, text
 
     def assert_clean(self, key):

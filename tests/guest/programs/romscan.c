@@ -3,8 +3,10 @@
  * the PCI option ROMs, where a detector reading firmware would find them.
  *
  *   romscan            scan /dev/mem 0xC0000-0xFFFFF (the region Windows
- *                      hands out as the "FIRM" firmware table) and every
- *                      /sys/bus/pci/devices/<bdf>/rom
+ *                      hands out as the "FIRM" firmware table), the top
+ *                      256 KiB below 4 GiB (where the whole BIOS image is
+ *                      mapped, including code no longer resident below
+ *                      1 MiB) and every /sys/bus/pci/devices/<bdf>/rom
  *   romscan FILE...    scan these files instead (firmware images on a host)
  *
  * Output, one record per line, meant for both people and tests:
@@ -26,11 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define LEGACY_START 0xc0000UL
 #define LEGACY_END 0x100000UL
+#define FLASH_START 0xfffc0000UL
+#define FLASH_END 0x100000000UL
 #define MAX_ROM_SIZE (16UL << 20)
 #define CONTEXT_BYTES 12
 
@@ -138,23 +143,46 @@ static long read_span(const char *path, unsigned long offset,
     return (long)got;
 }
 
-static void scan_legacy_area(struct totals *t)
+/*
+ * Copies physical memory through an mmap of /dev/mem: read() stops at the
+ * end of RAM (valid_phys_addr_range), the BIOS flash mapping lies above it.
+ */
+static long map_span(unsigned long start, unsigned char *buf, size_t len)
 {
-    size_t len = LEGACY_END - LEGACY_START;
+    int fd = open("/dev/mem", O_RDONLY | O_SYNC);
+    void *p;
+
+    if (fd < 0) {
+        return -1;
+    }
+    p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)start);
+    close(fd);
+    if (p == MAP_FAILED) {
+        return -1;
+    }
+    memcpy(buf, p, len);
+    munmap(p, len);
+    return (long)len;
+}
+
+static void scan_mem(const char *name, unsigned long start, unsigned long end,
+                     struct totals *t)
+{
+    size_t len = end - start;
     unsigned char *buf = malloc(len);
     long got;
 
     if (!buf) {
-        unreadable("mem", "out of memory", t);
+        unreadable(name, "out of memory", t);
         return;
     }
-    got = read_span("/dev/mem", LEGACY_START, buf, len);
+    got = map_span(start, buf, len);
     if (got < 0) {
-        unreadable("mem", strerror(errno), t);
+        unreadable(name, strerror(errno), t);
     } else if ((size_t)got != len) {
-        unreadable("mem", "short read", t);
+        unreadable(name, "short read", t);
     } else {
-        scan_buffer("mem", LEGACY_START, buf, len, t);
+        scan_buffer(name, start, buf, len, t);
     }
     free(buf);
 }
@@ -263,7 +291,8 @@ int main(int argc, char **argv)
             scan_file(argv[i], &t);
         }
     } else {
-        scan_legacy_area(&t);
+        scan_mem("mem", LEGACY_START, LEGACY_END, &t);
+        scan_mem("flash", FLASH_START, FLASH_END, &t);
         scan_pci_roms(&t);
     }
     printf("romscan: done regions=%u bytes=%lu matches=%u errors=%u\n",
