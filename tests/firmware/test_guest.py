@@ -5,12 +5,13 @@ GUEST_DIR and the cleaned firmware in $(BUILD_DIR)/firmware.
 
 Every cloaked config (fwconfigs.cloaked_configs: the cloak's profiles, or
 stand-ins) boots on q35 with a NIC and scans 0xC0000-0xFFFFF, the BIOS
-flash mapping below 4 GiB and the PCI option ROMs (guest program romscan); the first one also boots on pc with a
-NIC and on both machines without one, checks that each NIC passes traffic
-without its option ROM (guest program netcheck) and that the date at
-F000:FFF5 and the MP table agree with the SMBIOS and ACPI tables (guest
-program biosid).  The stock config boots for romscan and biosid and must
-show the strings, banners and disagreement, so the checks can fail.
+flash mapping below 4 GiB and the PCI option ROMs (guest program romscan);
+the first one also boots on pc with a NIC and on both machines without
+one, checks that each NIC passes traffic without its option ROM (guest
+program netcheck) and that the date at F000:FFF5 and the MP table agree
+with the SMBIOS and ACPI tables (guest program biosid).  The stock config
+boots for romscan and biosid and must show the strings, banners and
+disagreement, so the checks can fail.
 All boots run under TCG, several at a time.
 """
 
@@ -108,7 +109,8 @@ class GuestFirmwareTest(unittest.TestCase):
         status, text = b.section("run:romscan")
         self.assertIn(status, (0, 1), "%s: romscan failed (status %d):\n%s"
                       % (b.label, status, text))
-        for region in (r"mem 0xc0000-0xfffff", r"flash 0xfffc0000-0xffffffff"):
+        for region in (r"mem 0xc0000-0xfffff",
+                       r"flash 0xfffc0000-0xffffffff"):
             self.assertRegex(text, r"romscan: region %s bytes=262144" % region,
                              "%s: %s was not scanned:\n%s"
                              % (b.label, region, text))
