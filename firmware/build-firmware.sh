@@ -21,7 +21,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
-# shellcheck source=seabios.conf
+# shellcheck source=SCRIPTDIR/seabios.conf
 . "$HERE/seabios.conf"
 
 BUILD_DIR=${BUILD_DIR:-$TOP/build}
@@ -213,7 +213,8 @@ check_config() {
 # Builds one image like Debian's build-bios rule: a .config from the
 # settings, oldnoconfig, then the target in its own output directory.
 build_image() {
-    local name=$1 target=$2 settings=$3 dir=$OUT/seabios-build/$name s want
+    local name=$1 target=$2 settings=$3 s want
+    local dir=$OUT/seabios-build/$name
     rm -rf "$dir"
     mkdir -p "$dir"
     want=$dir/requested.config
