@@ -6,13 +6,14 @@ layers never change."""
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imagetest import (DiskHolder, allocated_in_top, checksums, cloak_image,  # noqa: E402
-                       img_info, need_binaries)
+from imagetest import (QEMU_IMG, DiskHolder, allocated_in_top, checksums,  # noqa: E402
+                       cloak_image, img_info, need_binaries)
 
 
 class CloakImageTest(unittest.TestCase):
@@ -49,12 +50,11 @@ class CloakImageTest(unittest.TestCase):
         self.assertIn("chain OK", out.stdout)
 
     def test_create_from_image_copies_it(self):
-        src = os.path.join(self.tmp, "src.qcow2")
+        src = os.path.join(self.tmp, "installed-os.img")
         with DiskHolder(self.top) as vm:
             vm.qemu_io("write -P 0x5a 0 64k")
-        cloak_image("commit", self.store, check=0)
-        shutil.copy(self.apps, src)     # any image with data in it will do
-        os.chmod(src, 0o644)
+        # A flat raw image with data in it stands in for an installed OS.
+        subprocess.run([QEMU_IMG, "convert", "-O", "raw", self.top, src], check=True)
         before = checksums([src])
         store2 = os.path.join(self.tmp, "store2")
         cloak_image("create", store2, "--from", src, check=0)
