@@ -38,6 +38,8 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+import cloakguest  # noqa: E402
 from privatelibvirt import PrivateLibvirtd, VirshError, process_state  # noqa: E402
 
 TOP_DIR = os.path.dirname(os.path.dirname(HERE))
@@ -103,44 +105,32 @@ def binary_has_trace():
         EMULATOR, (p.stderr or p.stdout).strip()[:200])
 
 
-def choose_domain_type():
-    """kvm where KVM can run a normal guest, else qemu (TCG).
+def choose_domain_type(kernel, initrd):
+    """(kvm or qemu, why): kvm only where KVM can boot the test guest.
 
-    A KVM without vmx/svm in the CPU flags is a software one (kvm-pvm on these
-    machines) that cannot boot a stock kernel, so it does not count.
+    cloakguest's probe boots the guest once under KVM (cached per binary and
+    kernel); on these machines /dev/kvm is kvm-pvm, which cannot.
     """
     forced = os.environ.get("CLOAK_LIBVIRT_DOMTYPE")
     if forced:
         if forced not in ("qemu", "kvm"):
             raise ValueError("CLOAK_LIBVIRT_DOMTYPE must be qemu or kvm")
         return forced, "set by CLOAK_LIBVIRT_DOMTYPE"
-    if not os.path.exists("/dev/kvm"):
-        return "qemu", "no /dev/kvm"
-    with open("/proc/cpuinfo") as f:
-        flags = f.read()
-    if not re.search(r"\b(vmx|svm)\b", flags):
-        return "qemu", "/dev/kvm exists but the CPU has no vmx/svm (a software KVM)"
-    return "kvm", "/dev/kvm and vmx/svm present"
+    cache = GUEST_DIR if os.access(GUEST_DIR, os.W_OK) else tempfile.gettempdir()
+    accel, why = cloakguest.choose_accel("auto", EMULATOR, kernel, initrd, "q35", cache)
+    return ("kvm" if accel == "kvm" else "qemu"), why
 
 
 # ---------------------------------------------------------------- guest console
 
 
-def guest_frame(text, nonce):
-    """The guest's report for this nonce: {section name: (status, output)}.
-
-    None when the frame is incomplete (no end line with this nonce).
-    """
-    begin = "@@CLOAK-GUEST-BEGIN nonce=%s" % nonce
-    end = "@@CLOAK-GUEST-END nonce=%s" % nonce
-    if begin not in text or end not in text:
-        return None
-    body = text[text.rindex(begin):text.rindex(end)]
-    sections = {}
-    for m in re.finditer(r"@@CLOAK-SECTION-BEGIN (\S+)\r?\n(.*?)@@CLOAK-SECTION-END \1 status=(\d+)",
-                         body, re.S):
-        sections[m.group(1)] = (int(m.group(3)), m.group(2).replace("\r", ""))
-    return sections
+def guest_report(text, nonce):
+    """cloakguest's parse of this boot's console, or an AssertionError."""
+    try:
+        return cloakguest.parse_console(text, nonce)
+    except cloakguest.GuestError as e:
+        raise AssertionError("no complete guest report with nonce %s: %s\nconsole tail:\n%s"
+                             % (nonce, str(e).split("\n")[0], text[-3000:])) from None
 
 
 def read_file(path):
@@ -246,7 +236,7 @@ class LibvirtDropIn(unittest.TestCase):
         cls.scratch = tempfile.mkdtemp(prefix="cloak-libvirt-", dir=os.environ.get("TMPDIR"))
         os.chmod(cls.scratch, 0o755)
         cls.addClassCleanup(cls.remove_scratch)
-        cls.domtype, why = choose_domain_type()
+        cls.domtype, why = choose_domain_type(cls.kernel, cls.initrd)
         log("emulator %s" % EMULATOR)
         log("domain type %s (%s)" % (cls.domtype, why))
         cls.has_cloak, cls.no_cloak_why = binary_has_cloak()
@@ -284,6 +274,12 @@ class LibvirtDropIn(unittest.TestCase):
             raise AssertionError("cloak-image %s: exit %d (expected %d): %s%s"
                                  % (" ".join(args), p.returncode, expect, p.stdout, p.stderr))
         return p
+
+    def setUp(self):
+        self.started = time.monotonic()
+
+    def tearDown(self):
+        log("%s took %.1f s" % (self.id().rsplit(".", 1)[-1], time.monotonic() - self.started))
 
     # ------------------------------------------------------------ helpers
 
@@ -355,16 +351,13 @@ class LibvirtDropIn(unittest.TestCase):
         reason = self.wait_shutoff(name)
         self.assertEqual(reason, "shut off (shutdown)",
                          "guest did not power itself off; console:\n" + read_file(serial)[-2000:])
-        frame = guest_frame(read_file(serial), nonce)
-        self.assertIsNotNone(frame, "no complete guest report with nonce %s; console:\n%s"
-                             % (nonce, read_file(serial)[-3000:]))
-        return frame
+        return guest_report(read_file(serial), nonce)
 
-    def program_output(self, frame, program):
+    def program_output(self, report, program):
         key = "run:" + program
-        self.assertIn(key, frame, "guest did not run %s: sections %s" % (program, list(frame)))
-        status, out = frame[key]
-        self.assertEqual(status, 0, "%s failed in the guest:\n%s" % (program, out))
+        self.assertIn(key, report.sections, "guest did not run %s" % program)
+        out = report.output(key)
+        self.assertEqual(report.status(key), 0, "%s failed in the guest:\n%s" % (program, out))
         return out
 
     def assert_running_binary(self, name, binary):
@@ -373,6 +366,13 @@ class LibvirtDropIn(unittest.TestCase):
         self.assertEqual(os.path.realpath("/proc/%d/exe" % pid), os.path.realpath(binary),
                          "the domain's process is not %s" % binary)
         return pid
+
+    def assertOnConsole(self, needle, text, msg="", present=True):
+        """assertIn/NotIn for console text, failing with its tail, not all of it."""
+        if (needle in text) != present:
+            self.fail("%s%r %s the console; console tail:\n%s"
+                      % (msg + ": " if msg else "", needle,
+                         "not on" if present else "still on", text[-2500:]))
 
     def assert_gone(self, pid, timeout=10):
         deadline = time.monotonic() + timeout
@@ -451,9 +451,11 @@ class LibvirtDropIn(unittest.TestCase):
         for a in args:
             self.assertIn(a.encode(), argv, "QEMU was not given %s" % a)
         dlog = read_file(self.lv.domain_log(name))
-        self.assertIn(EMULATOR, dlog)
-        self.assertRegex(dlog, r"qemu version: 10\.0\.2\(qemu-cloak",
-                         "domain log does not show the qemu-cloak package version")
+        self.assertTrue("\n%s \\\n" % EMULATOR in dlog,
+                        "the domain log does not show %s as the command" % EMULATOR)
+        start_line = next((l for l in dlog.splitlines() if "starting up libvirt" in l), "")
+        self.assertRegex(start_line, r"qemu version: 10\.0\.2 ?\(?qemu-cloak",
+                         "the domain log does not show the qemu-cloak package version")
         version = json.loads(self.virsh("qemu-monitor-command", name,
                                         '{"execute":"query-version"}').stdout)
         self.assertTrue(version["return"]["package"].startswith("qemu-cloak"),
@@ -462,20 +464,19 @@ class LibvirtDropIn(unittest.TestCase):
         reason = self.wait_shutoff(name)
         self.assertEqual(reason, "shut off (shutdown)")
         self.assert_gone(pid)
-        frame = guest_frame(read_file(serial), nonce)
-        self.assertIsNotNone(frame, "no complete detector report with nonce %s:\n%s"
-                             % (nonce, read_file(serial)[-3000:]))
-        self.assertIn("dmidecode", frame, "report has no dmidecode section")
-        self.check_report_cloaked(frame)
+        report = guest_report(read_file(serial), nonce)
+        missing = [d for d in cloakguest.DETECTORS if d not in report.sections]
+        self.assertEqual(missing, [], "the report lacks detector sections")
+        self.check_report_cloaked(report)
         self.check_trace(ring)
 
-    def check_report_cloaked(self, frame):
+    def check_report_cloaked(self, report):
         if not self.has_cloak:
             log("SKIPPED the cloaked-report check: " + self.no_cloak_why)
             return
-        _, virt_what = frame.get("virt-what", (None, ""))
-        _, detect = frame.get("systemd-detect-virt", (None, ""))
-        _, dmi = frame.get("dmidecode", (None, ""))
+        virt_what = report.output("virt-what")
+        detect = report.output("systemd-detect-virt")
+        dmi = report.output("dmidecode")
         self.assertEqual(virt_what.strip(), "", "virt-what sees a VM: " + virt_what)
         self.assertEqual(detect.strip(), "none", "systemd-detect-virt sees: " + detect)
         for word in ("QEMU", "Bochs", "BOCHS"):
@@ -531,8 +532,8 @@ class LibvirtDropIn(unittest.TestCase):
         self.virsh("shutdown", "--mode", "acpi", name)
         reason = self.wait_shutoff(name, timeout=60)
         self.assertEqual(reason, "shut off (shutdown)")
-        self.assertIn("powerwait: power button pressed", read_file(serial),
-                      "the guest did not see the power button")
+        self.assertOnConsole("powerwait: power button pressed", read_file(serial),
+                             "the guest did not see the power button")
         self.assertRegex(self.virsh("list", "--all").stdout, r"\b%s\s+shut off" % name)
 
         self.fresh_serial(name)
@@ -567,8 +568,8 @@ class LibvirtDropIn(unittest.TestCase):
         self.assertIn("refusing to reset", p.stderr)
         self.virsh("resume", name)
         self.wait_shutoff(name)
-        out = read_file(self.serial_path(name))
-        self.assertIn("diskmarker: found nonce=%s" % first, out)
+        self.assertOnConsole("diskmarker: found nonce=%s" % first,
+                             read_file(self.serial_path(name)), "no marker without a reset")
 
         p = self.cloak_image("reset", "--domain", name, "--connect", self.lv.uri)
         self.assertIn(self.top, p.stdout)
@@ -590,15 +591,15 @@ class LibvirtDropIn(unittest.TestCase):
         self.virsh("snapshot-create-as", name, "clean", "--description", "before boot")
         self.virsh("resume", name)
         self.wait_shutoff(name)
-        self.assertIn("diskmarker: wrote nonce=%s" % mark, read_file(serial))
+        self.assertOnConsole("diskmarker: wrote nonce=%s" % mark, read_file(serial))
         self.assertIn("clean", self.virsh("snapshot-list", "--name", name).stdout)
 
         self.fresh_serial(name)
         self.virsh("snapshot-revert", name, "clean", "--running")
         self.wait_shutoff(name)
         out = read_file(serial)
-        self.assertIn("diskmarker: wrote nonce=%s" % mark, out, "reverted guest did not run")
-        self.assertIn("diskmarker: found none", out, "the disk write survived the revert")
+        self.assertOnConsole("diskmarker: wrote nonce=%s" % mark, out, "reverted guest did not run")
+        self.assertOnConsole("diskmarker: found none", out, "the disk write survived the revert")
         self.virsh("snapshot-delete", name, "clean")
         self.assertEqual({p: sha256(p) for p in self.lower}, sums, "a lower layer changed")
 

@@ -6,18 +6,39 @@
  * clean, guest-initiated shutdown.
  *
  * Prints "powerwait: ready device=/dev/input/eventN" once it listens, and
- * "powerwait: power button pressed" before it powers the guest off.  Needs
- * the kernel's ACPI button driver and evdev (modules button, evdev).
+ * "powerwait: power button pressed" before it powers the guest off.  It
+ * writes to /dev/console, not stdout: /init holds a program's output back
+ * until it exits, but the host must see "ready" before it presses, and
+ * nothing would be printed after the power-off.  Needs the kernel's ACPI
+ * button driver and evdev (modules button, evdev).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/input.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <sys/reboot.h>
 #include <unistd.h>
+
+/* One line on the console (stdout when there is no /dev/console). */
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    int fd = open("/dev/console", O_WRONLY | O_NOCTTY);
+
+    va_start(ap, fmt);
+    if (fd >= 0) {
+        vdprintf(fd, fmt, ap);
+        close(fd);
+    } else {
+        vprintf(fmt, ap);
+    }
+    va_end(ap);
+}
 
 static int open_power_button(char *path, size_t len)
 {
@@ -71,14 +92,14 @@ int main(void)
     setvbuf(stdout, NULL, _IONBF, 0);
     fd = open_power_button(path, sizeof(path));
     if (fd == -ENOENT) {
-        printf("powerwait: no power button input device (modules button and evdev loaded?)\n");
+        say("powerwait: no power button input device (modules button and evdev loaded?)\n");
         return 1;
     }
     if (fd < 0) {
-        printf("powerwait: cannot open %s: %s\n", path, strerror(-fd));
+        say("powerwait: cannot open %s: %s\n", path, strerror(-fd));
         return 1;
     }
-    printf("powerwait: ready device=%s\n", path);
+    say("powerwait: ready device=%s\n", path);
     for (;;) {
         ssize_t n = read(fd, &ev, sizeof(ev));
 
@@ -86,16 +107,16 @@ int main(void)
             continue;
         }
         if (n != (ssize_t)sizeof(ev)) {
-            printf("powerwait: read %s: %s\n", path, n < 0 ? strerror(errno) : "short read");
+            say("powerwait: read %s: %s\n", path, n < 0 ? strerror(errno) : "short read");
             return 1;
         }
         if (ev.type == EV_KEY && ev.code == KEY_POWER && ev.value == 1) {
             break;
         }
     }
-    printf("powerwait: power button pressed\n");
+    say("powerwait: power button pressed\n");
     sync();
     reboot(RB_POWER_OFF);
-    printf("powerwait: poweroff failed: %s\n", strerror(errno));
+    say("powerwait: poweroff failed: %s\n", strerror(errno));
     return 1;
 }
