@@ -603,32 +603,38 @@ class LibvirtDropIn(unittest.TestCase):
         self.virsh("snapshot-delete", name, "clean")
         self.assertEqual({p: sha256(p) for p in self.lower}, sums, "a lower layer changed")
 
+    def start_must_fail(self, name, extra, words):
+        """A domain with these extra QEMU args fails virsh start, and both
+        virsh's error and the domain log carry QEMU's message naming words."""
+        xml, _ = self.run_program_domain(name, "true", [], extra=extra)
+        self.define(xml)
+        p = self.virsh("start", name, check=False)
+        self.assertNotEqual(p.returncode, 0, "virsh start accepted %s" % " ".join(extra))
+        dlog = read_file(self.lv.domain_log(name))
+        for w in words:
+            self.assertIn(w, p.stderr, "virsh's error does not name %r" % w)
+            self.assertTrue(w in dlog, "the domain log does not name %r:\n%s" % (w, dlog[-1500:]))
+        self.assertEqual(self.state(name), "shut off (failed)")
+        log("%s: %s" % (" ".join(extra), p.stderr.strip().splitlines()[-1][-200:]))
+
     def test_07_bad_cloak_option_fails_start(self):
         if not self.has_cloak:
             self.skipTest("no cloak in the binary: " + self.no_cloak_why)
-        name = "cloak-test-badcloak"
-        xml, _ = self.run_program_domain(name, "true", [],
-                                         extra=["-cloak", "profile=no-such-board"])
-        self.define(xml)
-        p = self.virsh("start", name, check=False)
-        self.assertNotEqual(p.returncode, 0, "virsh start accepted a bad -cloak profile")
-        self.assertIn("no-such-board", p.stderr)
-        self.assertRegex(read_file(self.lv.domain_log(name)), r"-cloak: .*no-such-board")
-        self.assertEqual(self.state(name), "shut off (failed)")
+        self.start_must_fail("cloak-test-badprofile", ["-cloak", "profile=no-such-board"],
+                             ["-cloak", "no-such-board"])
+        self.start_must_fail("cloak-test-badmode", ["-cloak", "sideways"],
+                             ["-cloak", "sideways"])
 
     def test_08_bad_trace_option_fails_start(self):
         if not self.has_trace:
             self.skipTest("no cloak-trace in the binary: " + self.no_trace_why)
-        name = "cloak-test-badtrace"
         ring = os.path.join(self.scratch, "no-such-dir", "x.ring")
-        xml, _ = self.run_program_domain(name, "true", [],
-                                         extra=["-object", "cloak-trace,id=t0,path=" + ring])
-        self.define(xml)
-        p = self.virsh("start", name, check=False)
-        self.assertNotEqual(p.returncode, 0, "virsh start accepted an unusable ring path")
-        dlog = read_file(self.lv.domain_log(name))
-        self.assertIn("no-such-dir", dlog, "domain log does not name the bad path:\n" + dlog[-1500:])
-        self.assertEqual(self.state(name), "shut off (failed)")
+        self.start_must_fail("cloak-test-badring", ["-object", "cloak-trace,id=t0,path=" + ring],
+                             ["cloak-trace", "no-such-dir"])
+        ring = os.path.join(self.scratch, "bad-events.ring")
+        self.start_must_fail("cloak-test-badevents",
+                             ["-object", "cloak-trace,id=t0,path=%s,events=bogus" % ring],
+                             ["cloak-trace", "bogus"])
 
     def test_09_missing_backing_file_is_named(self):
         name = "cloak-test-nobacking"
