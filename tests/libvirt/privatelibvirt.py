@@ -8,8 +8,10 @@ and the daemon cannot meet another libvirtd.  virsh reaches it through
 qemu:///system?socket=<scratch>/run/libvirt/libvirt-sock.
 
 Where mount namespaces are not allowed (mode "global", or
-CLOAK_LIBVIRT_MODE=global), the daemon uses the real paths instead, and
-/etc/libvirt/qemu.conf is backed up, rewritten and restored on exit.
+CLOAK_LIBVIRT_MODE=global), the daemon uses the real paths instead:
+/etc/libvirt/qemu.conf is backed up, rewritten and restored on exit, and
+every file or directory that appeared under /run/libvirt, /var/lib/libvirt,
+/var/log/libvirt and /var/cache/libvirt while the daemon ran is removed.
 
 qemu.conf settings (see research/libvirt-notes.md): QEMU runs as root with no
 security driver, cgroups, per-domain namespaces or file relabelling, and
@@ -20,6 +22,7 @@ import ctypes
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import time
 
@@ -96,6 +99,7 @@ class PrivateLibvirtd:
         self.proc = None
         self.restore = []           # (path, backup or None) to undo in stop()
         self.created_dirs = []
+        self.before = None          # global mode: what existed before start()
         if self.mode == "namespace":
             self.paths = {k: os.path.join(self.scratch, k) for k in PRIVATE_DIRS}
             if cache_dir:
@@ -132,8 +136,41 @@ class PrivateLibvirtd:
         with open(path, "w") as f:
             f.write(text)
 
+    def _existing(self):
+        """{path: (uid, gid, mode)} under the daemon's global directories."""
+        seen = {}
+        for key in ("run", "lib", "log", "cache"):
+            for root, dirs, files in os.walk(PRIVATE_DIRS[key]):
+                for p in [root] + [os.path.join(root, n) for n in dirs + files]:
+                    try:
+                        st = os.lstat(p)
+                    except FileNotFoundError:
+                        continue
+                    seen[p] = (st.st_uid, st.st_gid, st.st_mode)
+        return seen
+
+    def _remove_new(self):
+        """Global mode: remove what the daemon added, put back owners and modes
+        it changed (libvirt chowns its state directories to the QEMU user)."""
+        now = self._existing()
+        for path in sorted(set(now) - set(self.before), key=len, reverse=True):
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+            except FileNotFoundError:
+                pass
+        for path, (uid, gid, mode) in self.before.items():
+            if path in now and now[path] != (uid, gid, mode) and not os.path.islink(path):
+                os.chown(path, uid, gid)
+                os.chmod(path, stat.S_IMODE(mode))
+        self.before = None
+
     def start(self, timeout=60):
         os.makedirs(self.scratch, exist_ok=True)
+        if self.mode == "global":
+            self.before = self._existing()
         if self.mode == "namespace":
             for key, host in PRIVATE_DIRS.items():
                 os.makedirs(self.paths[key], exist_ok=True)
@@ -225,6 +262,8 @@ class PrivateLibvirtd:
                     self.proc.wait()
             self.stderr.close()
             self.proc = None
+        if self.before is not None:
+            self._remove_new()
         for path, backup in reversed(self.restore):
             if backup:
                 os.replace(backup, path)

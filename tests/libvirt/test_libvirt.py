@@ -55,6 +55,9 @@ PYTHON = "/usr/bin/python3"
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 ET.register_namespace("qemu", QEMU_NS)
 
+# Daemons and scratch directories to clean up even when unittest is cut short.
+_ACTIVE = []
+
 BOOT_TIMEOUT = 240          # a TCG boot with every detector, on a loaded 2-core machine
 
 
@@ -245,6 +248,7 @@ class LibvirtDropIn(unittest.TestCase):
         log("trace in binary: %s" % ("yes" if cls.has_trace else "no: " + cls.no_trace_why))
         cache = os.path.join(BUILD_DIR, "libvirt-test-cache")
         cls.lv = PrivateLibvirtd(os.path.join(cls.scratch, "libvirt"), cache_dir=cache, log=log)
+        _ACTIVE.append(cls)
         cls.addClassCleanup(cls.stop_daemon)
         cls.lv.start()
         cls.store = os.path.join(cls.scratch, "store")
@@ -260,6 +264,8 @@ class LibvirtDropIn(unittest.TestCase):
 
     @classmethod
     def remove_scratch(cls):
+        if not os.path.isdir(cls.scratch):
+            return
         if os.environ.get("CLOAK_LIBVIRT_KEEP") == "1":
             log("kept %s" % cls.scratch)
             return
@@ -312,14 +318,17 @@ class LibvirtDropIn(unittest.TestCase):
         self.fail("domain %s still '%s' after %d s; domain log:\n%s"
                   % (name, self.state(name), timeout, self.domain_log_tail(name)))
 
-    def wait_console(self, path, text, timeout=BOOT_TIMEOUT):
+    def wait_console(self, path, *texts, timeout=BOOT_TIMEOUT):
+        """Wait until one of texts is on the console; return that one."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in read_file(path):
-                return
+            console = read_file(path)
+            for t in texts:
+                if t in console:
+                    return t
             time.sleep(0.3)
-        self.fail("'%s' did not appear on the console within %d s; console tail:\n%s"
-                  % (text, timeout, read_file(path)[-2000:]))
+        self.fail("%s did not appear on the console within %d s; console tail:\n%s"
+                  % (" or ".join(repr(t) for t in texts), timeout, read_file(path)[-2000:]))
 
     def domain_log_tail(self, name, lines=30):
         return "\n".join(read_file(self.lv.domain_log(name)).splitlines()[-lines:])
@@ -527,7 +536,11 @@ class LibvirtDropIn(unittest.TestCase):
         self.define(xml)
         serial = self.fresh_serial(name)
         self.virsh("start", name)
-        self.wait_console(serial, "powerwait: ready")
+        found = self.wait_console(serial, "powerwait: ready", "powerwait: no power button")
+        if found != "powerwait: ready":
+            self.fail("the test guest has no ACPI power button device, so `virsh shutdown` "
+                      "cannot be tested: its initramfs needs the kernel modules button and "
+                      "evdev (guest_modules in tests/guest/build-guest.sh)")
         self.assertEqual(self.state(name), "running (booted)")
         self.virsh("shutdown", "--mode", "acpi", name)
         reason = self.wait_shutoff(name, timeout=60)
@@ -665,10 +678,23 @@ def sha256(path):
     return h.hexdigest()
 
 
+def _interrupted(signum, frame):
+    # unittest swallows SystemExit inside a test; KeyboardInterrupt stops it.
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
 def main():
-    # Cleanups run on SIGTERM and Ctrl-C too, not only on failures.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    unittest.main(verbosity=2)
+    # Domains, daemon and scratch go away on SIGTERM and Ctrl-C too: unittest
+    # skips class cleanups when interrupted, so do them here as well.
+    signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        unittest.main(verbosity=2)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for cls in _ACTIVE:
+            cls.stop_daemon()
+            cls.remove_scratch()
 
 
 if __name__ == "__main__":
