@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -76,6 +77,11 @@ class CloakImageTest(unittest.TestCase):
         with DiskHolder(self.top) as vm:
             vm.qemu_io("read -P 0 1M 2M")       # the guest sees the lower layers again
         self.assertLowerUnchanged()
+        # The old layer is deleted in the background; it must go soon.
+        deadline = time.monotonic() + 10
+        while [f for f in os.listdir(self.store) if f.startswith(".")] and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
         self.assertEqual([f for f in os.listdir(self.store) if f.startswith(".")], [],
                          "reset left a temporary file behind")
 
