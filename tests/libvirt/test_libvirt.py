@@ -120,7 +120,11 @@ def choose_domain_type(kernel, initrd):
             raise ValueError("CLOAK_LIBVIRT_DOMTYPE must be qemu or kvm")
         return forced, "set by CLOAK_LIBVIRT_DOMTYPE"
     cache = GUEST_DIR if os.access(GUEST_DIR, os.W_OK) else tempfile.gettempdir()
-    accel, why = cloakguest.choose_accel("auto", EMULATOR, kernel, initrd, "q35", cache)
+    # The probe's answer is cached per binary file.  The staged install is new
+    # on every run, so ask about the build-tree binary it was installed from.
+    build_tree = os.environ.get("QEMU_BIN")
+    probe_with = build_tree if build_tree and os.access(build_tree, os.X_OK) else EMULATOR
+    accel, why = cloakguest.choose_accel("auto", probe_with, kernel, initrd, "q35", cache)
     return ("kvm" if accel == "kvm" else "qemu"), why
 
 
