@@ -1,0 +1,6 @@
+# Tests of the build front door itself (configure, build.sh).
+UNIT_CHECKS += check-build-errors
+
+.PHONY: check-build-errors
+check-build-errors:
+	$(PYTHON) -m unittest -v tests/build/test_build_errors.py
