@@ -124,7 +124,8 @@ def choose_domain_type(kernel, initrd):
     # on every run, so ask about the build-tree binary it was installed from.
     build_tree = os.environ.get("QEMU_BIN")
     probe_with = build_tree if build_tree and os.access(build_tree, os.X_OK) else EMULATOR
-    accel, why = cloakguest.choose_accel("auto", probe_with, kernel, initrd, "q35", cache)
+    accel, why = cloakguest.choose_accel("auto", qemu=probe_with, kernel=kernel,
+                                         initrd=initrd, cache_dir=cache)
     return ("kvm" if accel == "kvm" else "qemu"), why
 
 
