@@ -49,6 +49,7 @@ guest_modules="
     virtio_pci virtio_net virtio_blk virtio_scsi
     libata libahci ahci ata_piix sd_mod sr_mod cdrom
     nvme
+    button evdev
     uhci_hcd ehci_hcd ehci_pci ohci_hcd ohci_pci xhci_hcd xhci_pci
     usbhid hid_generic usb_storage
     psmouse virtio_input
