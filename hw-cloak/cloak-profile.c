@@ -514,8 +514,9 @@ static bool is_model_id_key(const char *key)
         key[end] != '\0') {
         return false;
     }
-    return cores >= 1 && cores <= 256 && threads >= cores &&
-           threads <= 4 * cores;
+    /* a core runs one or two threads (SMT) on every x86 desktop part */
+    return cores >= 1 && cores <= 256 &&
+           (threads == cores || threads == 2 * cores);
 }
 
 static bool find_key(const GroupSpec *g, const char *key, KeySpec *out)
@@ -661,10 +662,6 @@ static bool check_value(const CloakProfile *p, const KeySpec *k, const char *v, 
                                    "address has neither bit set", v);
             return false;
         }
-        if (a == 0x52 && b == 0x54 && c == 0x00) {
-            *why = g_strdup("52:54:00 is QEMU's own prefix");
-            return false;
-        }
         return true;
     }
     g_assert_not_reached();
@@ -725,6 +722,12 @@ static bool scan_lines(CloakProfile *p, const char *data, size_t len,
         }
         *eq = '\0';
         g_strchomp(s);
+        if (strchr(s, '[')) {
+            set_error(errp, CLOAK_PROFILE_ERROR_SYNTAX, p->filename, line,
+                      "'%s': localized keys (key[locale]) are not supported",
+                      s);
+            return false;
+        }
         {
             g_autofree char *k = slot(group, s);
             unsigned first = GPOINTER_TO_UINT(g_hash_table_lookup(p->lines,

@@ -136,10 +136,10 @@ static void check_machine(MachineState *ms)
     g_autofree char *table_id = object_property_get_str(m, "x-oem-table-id",
                                                         NULL);
     const char *n;
+    g_autofree char *vmport = object_property_find(m, "vmport") ?
+        object_property_print(m, "vmport", false, NULL) : NULL;
 
-    if (object_property_find(m, "vmport") &&
-        object_property_get_enum(m, "vmport", "OnOffAuto", NULL) ==
-        ON_OFF_AUTO_ON) {
+    if (vmport && !strcmp(vmport, "on")) {
         leak("-machine vmport=on: the VMware backdoor port 0x5658 answers");
     }
     if (oem_id && (n = find_needle(oem_id, strlen(oem_id)))) {
