@@ -490,7 +490,7 @@ void cloak_register_cpu_defaults(MachineState *ms, const char *cpu_option,
         { "model", "model" }, { "stepping", "stepping" },
     };
     g_autofree char *model = NULL;
-    const char *base;
+    const char *base, *vendor;
 
     if (!cloak.enabled || !ms->cpu_type) {
         return;
@@ -525,5 +525,12 @@ void cloak_register_cpu_defaults(MachineState *ms, const char *cpu_option,
     }
     if (cloak.brand) {
         object_register_sugar_prop(base, "model-id", cloak.brand, false);
+    }
+    /* An Intel CPU has no SVM and an AMD one no VMX (qemu64 has SVM). */
+    vendor = cloak_value("cpu", "vendor");
+    if (vendor && !strcmp(vendor, "GenuineIntel")) {
+        object_register_sugar_prop(base, "svm", "off", true);
+    } else if (vendor && !strcmp(vendor, "AuthenticAMD")) {
+        object_register_sugar_prop(base, "vmx", "off", true);
     }
 }
