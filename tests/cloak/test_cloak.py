@@ -84,8 +84,8 @@ def device_args(machine, disk):
         "-machine", "usb=on",
         "-netdev", "user,id=n0", "-device", "e1000e,netdev=n0",
         "-drive", "if=none,id=d0,format=raw,file=" + disk,
-        "-device", "ide-hd,drive=d0",
-        "-device", "ide-cd",
+        "-device", "ide-hd,drive=d0,bus=ide.0",
+        "-device", "ide-cd,bus=ide.1",
         "-device", "usb-tablet",
         "-audiodev", "none,id=snd0",
         "-device", hda, "-device", "hda-duplex,audiodev=snd0",
@@ -180,10 +180,15 @@ def check_fw_cfg(r):
 
 
 def check_pci(r):
-    out = r.output("lspci")
+    """Vendor IDs, on each device's own line (subsystems are below it)."""
     bad = []
-    for m in re.finditer(r"\[(%s):([0-9a-f]{4})\]" % "|".join(BAD_PCI_VENDORS), out):
-        bad.append("lspci: vendor %s:%s" % (m.group(1), m.group(2)))
+    for line in r.output("lspci").splitlines():
+        if not re.match(r"[0-9a-f]{2}:[0-9a-f]{2}\.\d ", line):
+            continue
+        m = re.search(r"\[(%s):([0-9a-f]{4})\]\s*(\(rev [0-9a-f]+\))?$"
+                      % "|".join(BAD_PCI_VENDORS), line)
+        if m:
+            bad.append("lspci: " + line.strip())
     return bad
 
 
