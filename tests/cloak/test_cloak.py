@@ -240,6 +240,14 @@ CHECKS = [
 STOCK_CLEAN_UNDER_TCG = {"kernel log"}
 
 
+OVERRIDES = [
+    "-smbios", "type=1,manufacturer=Acme Labs,product=Box 1",
+    "-smbios", "type=3,serial=SN-USER-1",
+    "-cpu", "qemu64,model-id=Acme CPU 1000",
+    "-machine", "acpi-pm-profile=3,smbios-chassis-type=7",
+]
+
+
 # ---- booting -----------------------------------------------------------------
 
 def uuid_for(profile, machine, n=0):
@@ -267,6 +275,10 @@ class Boots:
         p0 = PROFILES[0]
         plan[(p0, "q35", 1)] = (["-cloak", "profile=" + p0,
                                  "-uuid", uuid_for(p0, "q35")], topology(p0))
+        # explicit user settings next to the profile
+        plan[("override", "q35", 0)] = (["-cloak", "profile=" + p0,
+                                         "-uuid", uuid_for(p0, "override")] +
+                                        OVERRIDES, topology(p0))
         for m in MACHINES:
             plan[("stock", m, 0)] = (["-cloak", "off", "-uuid", uuid_for("x", m)],
                                      "cpus=2")
@@ -332,6 +344,22 @@ class CloakedBattery(unittest.TestCase):
                                   [b for k, b in v.items()
                                    if k.startswith("cpu.model-id-")])
                     self.assertEqual(r.guest_machine(), m)
+
+
+class UserSettingsWin(unittest.TestCase):
+    def test_overrides_reach_the_guest(self):
+        r = Boots.get(("override", "q35", 0))
+        v = profile_values(PROFILES[0])
+        self.assertEqual(r.probe.get("dmi.sys_vendor"), "Acme Labs")
+        self.assertEqual(r.probe.get("dmi.product_name"), "Box 1")
+        self.assertEqual(r.probe.get("dmi.chassis_serial"), "SN-USER-1")
+        self.assertEqual(r.probe.get("dmi.chassis_type"), "7")
+        self.assertEqual(r.probe.get("cpuid.brand"), "Acme CPU 1000")
+        self.assertEqual(r.probe.get("acpi.FACP.pm_profile"), "3")
+        # what the user left alone still comes from the profile
+        self.assertEqual(r.probe.get("dmi.board_vendor"), v["board.manufacturer"])
+        self.assertEqual(r.probe.get("cpuid.hypervisor_bit"), "0")
+        self.assertEqual(r.output("systemd-detect-virt").strip(), "none")
 
 
 class StockBattery(unittest.TestCase):
