@@ -41,10 +41,12 @@ check-unit-cloak: $(CLOAK_PROFILE_CHECK) $(CLOAK_FUZZER)
 	    $(PYTHON) -m unittest -v tests.cloak.test_profiles
 
 check-cloak-cli:
-	$(PYTHON) -m unittest -v tests.cloak.test_cli
+	QEMU_BIN=$(QEMU_BIN) $(PYTHON) -m unittest -v tests.cloak.test_cli
 
-check-boot-cloak:
-	$(PYTHON) -m unittest -v tests.cloak.test_cloak
+# "guest" (mk/guest.mk) builds $(GUEST_DIR); tests/lib/cloakguest.py boots it.
+check-boot-cloak: guest
+	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) \
+	    $(PYTHON) -m unittest -v tests.cloak.test_cloak
 
 # A bounded run from a seed corpus (the shipped profiles and the bad ones
 # the unit tests use); new crashes land in $(BUILD_DIR)/fuzz-cloak.
@@ -56,5 +58,5 @@ fuzz-cloak-profile: $(CLOAK_FUZZER)
 	    -max_len=8192 -timeout=10 -rss_limit_mb=1024 \
 	    -dict=$(TOP)/tests/cloak/profile.dict corpus
 
-bench-cloak:
-	$(PYTHON) tests/cloak/bench_boot.py
+bench-cloak: guest
+	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) $(PYTHON) tests/cloak/bench_boot.py
