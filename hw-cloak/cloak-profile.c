@@ -13,7 +13,10 @@
 #include "qemu/osdep.h"
 #include "cloak-profile.h"
 
-G_DEFINE_QUARK(cloak-profile-error-quark, cloak_profile_error)
+GQuark cloak_profile_error_quark(void)
+{
+    return g_quark_from_static_string("cloak-profile-error-quark");
+}
 
 typedef enum {
     VAL_STRING,     /* printable ASCII, templates allowed */
@@ -575,7 +578,8 @@ static bool printable_ascii(const char *s)
     return true;
 }
 
-static bool check_value(const CloakProfile *p, const KeySpec *k, const char *v, char **why)
+static bool check_value(const CloakProfile *p, const KeySpec *k,
+                        const char *v, char **why)
 {
     size_t len = 0;
     uint64_t n;

@@ -10,6 +10,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/config-file.h"
+#include "qemu/cutils.h"
 #include "qemu/error-report.h"
 #include "qemu/option.h"
 #include "qom/object.h"
@@ -128,8 +129,9 @@ static int merge_user_opts(void *opaque, QemuOpts *o, Error **errp)
 {
     MergeState *m = opaque;
     const char *ut = qemu_opt_get(o, "type");
+    unsigned long type;
 
-    if (ut && strtoul(ut, NULL, 0) == m->type) {
+    if (ut && !qemu_strtoul(ut, NULL, 0, &type) && type == m->type) {
         qemu_opt_foreach(o, copy_opt, m->merged, &error_abort);
     }
     return 0;

@@ -77,7 +77,6 @@ static void check_cpu(void)
     g_autofree char *brand = NULL;
     ObjectPropertyIterator iter;
     ObjectProperty *prop;
-    const char *n;
 
     if (!cpu) {
         return;
@@ -115,7 +114,7 @@ static void check_cpu(void)
              "TCGTCGTCGTCG");
     }
     brand = object_property_get_str(cpu, "model-id", NULL);
-    if (brand && ((n = find_needle(brand, strlen(brand))) ||
+    if (brand && (find_needle(brand, strlen(brand)) ||
                   strstr(brand, "Virtual CPU") ||
                   strstr(brand, "Common KVM") || strstr(brand, "TCG"))) {
         leak("CPU brand \"%s\" names a virtual CPU (-cpu ...,model-id=)",
@@ -142,14 +141,16 @@ static void check_machine(MachineState *ms)
     if (vmport && !strcmp(vmport, "on")) {
         leak("-machine vmport=on: the VMware backdoor port 0x5658 answers");
     }
-    if (oem_id && (n = find_needle(oem_id, strlen(oem_id)))) {
+    n = oem_id ? find_needle(oem_id, strlen(oem_id)) : NULL;
+    if (n) {
         leak("-machine x-oem-id=%s puts %s in every ACPI table", oem_id, n);
     }
-    if (table_id && (n = find_needle(table_id, strlen(table_id)))) {
+    n = table_id ? find_needle(table_id, strlen(table_id)) : NULL;
+    if (n) {
         leak("-machine x-oem-table-id=%s puts %s in every ACPI table",
              table_id, n);
     }
-    if ((n = find_needle(s->acpi_creator_id, 4))) {
+    if (find_needle(s->acpi_creator_id, 4)) {
         leak("-machine acpi-creator-id=%s names QEMU's ACPI builder",
              s->acpi_creator_id);
     }
@@ -202,7 +203,8 @@ static void check_smbios(void)
         }
         end += 2;
         g_hash_table_add(handles, GUINT_TO_POINTER(h->handle));
-        if ((n = find_needle(smbios_tables + off, end - off))) {
+        n = find_needle(smbios_tables + off, end - off);
+        if (n) {
             leak("SMBIOS type %u (handle 0x%04x) contains \"%s\" (-smbios "
                  "type=%u,...)", h->type, h->handle, n, h->type);
         }
@@ -298,7 +300,8 @@ static void check_usb(Object *obj)
     const USBDesc *desc;
     const char *s;
 
-    if (!dev || !(desc = usb_device_get_usb_desc(dev))) {
+    desc = dev ? usb_device_get_usb_desc(dev) : NULL;
+    if (!desc) {
         return;
     }
     if (desc->id.idVendor == 0x0627) {
@@ -391,7 +394,8 @@ static void check_firmware(MachineState *ms)
     if (!path || !g_file_get_contents(path, &data, &len, NULL)) {
         return;
     }
-    if ((n = find_needle(data, len))) {
+    n = find_needle(data, len);
+    if (n) {
         leak("firmware %s contains \"%s\", readable in the guest's BIOS "
              "area (use a hardened build: -bios FILE)", path, n);
     }
