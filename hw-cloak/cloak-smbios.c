@@ -17,6 +17,7 @@
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
 #include "hw/firmware/smbios.h"
+#include "system/blockdev.h"
 #include "hw/smbios/smbios_build.h"
 #include "hw/cloak/cloak.h"
 #include "hw/cloak/cloak-internal.h"
@@ -267,6 +268,26 @@ bool cloak_smbios_set_defaults(MachineState *ms)
 /* ------------------------------------------------------------------ */
 /* Fields QEMU hard-codes                                              */
 
+/*
+ * Whether the guest boots UEFI firmware (OVMF in pflash, or -bios with an
+ * EDK2 image): the type 0 UEFI bit must then be set, as OVMF's own type 0
+ * would have it.  Stock QEMU sets it only for -smbios type=0,uefi=on.
+ */
+static bool firmware_is_uefi(MachineState *ms)
+{
+    g_autofree char *pflash = NULL;
+    g_autofree char *lower = NULL;
+
+    if (object_property_find(OBJECT(ms), "pflash0")) {
+        pflash = object_property_get_str(OBJECT(ms), "pflash0", NULL);
+    }
+    if ((pflash && *pflash) || drive_get(IF_PFLASH, 0, 0)) {
+        return true;
+    }
+    lower = ms->firmware ? g_ascii_strdown(ms->firmware, -1) : NULL;
+    return lower && (strstr(lower, "ovmf") || strstr(lower, "edk2"));
+}
+
 static uint16_t cpu_characteristics(CloakMachineState *s)
 {
     MachineState *ms = current_machine;
@@ -297,6 +318,10 @@ void cloak_smbios_fixup(struct smbios_structure_header *hdr)
     case 0: {
         struct smbios_type_0 *t = (struct smbios_type_0 *)hdr;
         uint8_t uefi = t->bios_characteristics_extension_bytes[1] & 0x08;
+
+        if (cloak_is_enabled() && firmware_is_uefi(current_machine)) {
+            uefi = 0x08;
+        }
 
         t->bios_characteristics = cpu_to_le64(s->smbios_bios_characteristics);
         t->bios_characteristics_extension_bytes[0] = s->smbios_bios_ext1;
