@@ -294,24 +294,36 @@ static void check_pci(Object *obj)
     }
 }
 
+/*
+ * USB identities: the device identity properties (id-vendor, manufacturer,
+ * product) when set, else the model's descriptor.
+ */
 static void check_usb(Object *obj)
 {
     USBDevice *dev = (USBDevice *)object_dynamic_cast(obj, TYPE_USB_DEVICE);
-    const USBDesc *desc;
-    const char *s;
+    const USBDesc *desc = dev ? usb_device_get_usb_desc(dev) : NULL;
+    uint64_t vendor = 0;
 
-    desc = dev ? usb_device_get_usb_desc(dev) : NULL;
     if (!desc) {
         return;
     }
-    if (desc->id.idVendor == 0x0627) {
+    if (object_property_find(obj, "id-vendor")) {
+        vendor = object_property_get_uint(obj, "id-vendor", NULL);
+    }
+    if ((vendor ? vendor : desc->id.idVendor) == 0x0627) {
         leak("USB device %s (%s) has vendor 0627 (QEMU)", device_name(obj),
              object_get_typename(obj));
     }
     for (int i = 0; i < 2; i++) {
+        const char *prop = i ? "product" : "manufacturer";
         uint8_t index = i ? desc->id.iProduct : desc->id.iManufacturer;
+        g_autofree char *set = NULL;
+        const char *s;
 
-        s = usb_desc_get_string(dev, index);
+        if (object_property_find(obj, prop)) {
+            set = object_property_get_str(obj, prop, NULL);
+        }
+        s = set && *set ? set : usb_desc_get_string(dev, index);
         if (!s && index && desc->str) {
             s = desc->str[index];
         }
