@@ -207,11 +207,13 @@ def check_pci_subsystem(r):
 
 
 def check_device_names(r):
-    """[devices] disk, CD and input names."""
+    """[devices] disk, CD and input names; QEMU's "QM000nn" serials."""
     bad = []
     for k, v in sorted(r.probe.items()):
         if re.match(r"(block\.[^.]+\.(vendor|model|ata\.model)|input\.\d+\.name)$", k) \
                 and "QEMU" in v:
+            bad.append("%s = %r" % (k, v.strip()))
+        if re.match(r"block\.[^.]+\.ata\.serial$", k) and v.strip().startswith("QM000"):
             bad.append("%s = %r" % (k, v.strip()))
     return bad
 
