@@ -47,6 +47,9 @@ static const CloakMachineProp cloak_machine_props[] = {
       "Build the WAET table (Windows ACPI Emulated devices Table)" },
     { "acpi-fw-cfg", PROP_BOOL, F(acpi_fw_cfg), true, 1,
       "Describe fw_cfg in the DSDT (device FWCF, _HID QEMU0002)" },
+    { "acpi-legacy-devices", PROP_BOOL, F(acpi_legacy_devices), false, 1,
+      "Describe the DMA controller, PIT, PIC, FPU and speaker in the DSDT "
+      "(PNP0200, PNP0100, PNP0000, PNP0C04, PNP0800)" },
     { "smbios-vm", PROP_BOOL, F(smbios_vm), true, 1,
       "Set the 'virtual machine' bit in SMBIOS type 0" },
     { "smbios-bios-characteristics", PROP_U64,

@@ -22,6 +22,7 @@ typedef struct CloakMachineState {
     uint16_t acpi_plvl3_lat;
     bool acpi_waet;
     bool acpi_fw_cfg;
+    bool acpi_legacy_devices;
 
     /* SMBIOS numeric fields QEMU fixes */
     bool smbios_vm;

@@ -162,6 +162,10 @@ static void check_machine(MachineState *ms)
         leak("-machine acpi-fw-cfg=on describes fw_cfg (FWCF, QEMU0002) in "
              "the DSDT");
     }
+    if (!s->acpi_legacy_devices) {
+        leak("-machine acpi-legacy-devices=off: no PIT (PNP0100), PIC or "
+             "DMA controller in the DSDT, which every PC has");
+    }
     if (s->acpi_pm_profile == 0) {
         leak("-machine acpi-pm-profile=0: FADT Preferred_PM_Profile "
              "'unspecified'");

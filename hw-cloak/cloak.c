@@ -374,6 +374,7 @@ static void apply_machine_defaults(MachineState *ms, Error **errp)
     set_machine_default(ms, "vmport", "off", errp);
     set_machine_default(ms, "acpi-waet", "off", errp);
     set_machine_default(ms, "acpi-fw-cfg", "off", errp);
+    set_machine_default(ms, "acpi-legacy-devices", "on", errp);
     set_machine_default(ms, "smbios-vm", "off", errp);
     set_machine_default(ms, "smbios-cpu-characteristics", "0", errp);
 

@@ -60,6 +60,9 @@ bool cloak_net_macaddr(MACAddr *mac);
 void cloak_acpi_header_ids(uint32_t *oem_rev, const char **creator_id,
                            uint32_t *creator_rev);
 
+/* hw/i386/acpi-build.c: DMA, PIT, PIC, FPU and speaker in @scope. */
+void cloak_acpi_build_legacy_devices(Aml *scope);
+
 /*
  * hw/i386/fw_cfg.c: sets the SMBIOS defaults from the profile in place of
  * QEMU's "QEMU"/"Standard PC (...)"/"pc-q35-10.0"; false when the cloak
