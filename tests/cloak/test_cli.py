@@ -46,7 +46,7 @@ def qom_get(path, prop):
 
 
 MACHINE_PROPS = ["x-oem-id", "x-oem-table-id", "acpi-creator-id", "acpi-waet",
-                 "acpi-fw-cfg", "acpi-pm-profile", "smbios-vm",
+                 "acpi-fw-cfg", "acpi-legacy-devices", "acpi-pm-profile", "smbios-vm",
                  "smbios-chassis-type", "mac-oui", "vmport"]
 
 
@@ -106,6 +106,7 @@ class Defaults(unittest.TestCase):
         self.assertEqual(props["acpi-creator-id"], "AMI ")
         self.assertFalse(props["acpi-waet"])
         self.assertFalse(props["acpi-fw-cfg"])
+        self.assertTrue(props["acpi-legacy-devices"])
         self.assertFalse(props["smbios-vm"])
         self.assertEqual(props["smbios-chassis-type"], 3)
         self.assertEqual(props["vmport"], "off")
@@ -118,6 +119,7 @@ class Defaults(unittest.TestCase):
         self.assertEqual(props["acpi-creator-id"], "BXPC")
         self.assertTrue(props["acpi-waet"])
         self.assertTrue(props["acpi-fw-cfg"])
+        self.assertFalse(props["acpi-legacy-devices"])
         self.assertEqual(props["acpi-pm-profile"], 0)
         self.assertTrue(props["smbios-vm"])
         self.assertEqual(props["smbios-chassis-type"], 1)
