@@ -447,7 +447,7 @@ do_install() {
     find "$SRC_DIR/pc-bios/keymaps" -maxdepth 1 -type f ! -name meson.build -exec install -m 0644 {} "$root/share/qemu/keymaps/" \;
     if [ -d "$TOP/hw-cloak/profiles" ]; then
         install -d "$root/share/qemu-cloak/profiles"
-        install -m 0644 "$TOP"/hw-cloak/profiles/*.ini "$root/share/qemu-cloak/profiles/"
+        install -m 0644 "$TOP"/hw-cloak/profiles/*.conf "$root/share/qemu-cloak/profiles/"
     fi
     make -C "$TOP" --no-print-directory install-tools PREFIX="$PREFIX" DESTDIR="$DESTDIR"
     info "installed $root/bin/qemu-system-x86_64 ($("$root/bin/qemu-system-x86_64" --version | head -n1))"

@@ -1,0 +1,877 @@
+/*
+ * qemu-cloak identity profiles: loading and validating profile files.
+ *
+ * GKeyFile does the parsing; this file adds what GKeyFile lacks for a
+ * configuration that users write by hand: the line of every error, a
+ * schema (known groups and keys, typed values), refusal of duplicate
+ * keys, and the per-VM templates ({D:n}, {name}, ...).
+ *
+ * Copyright (c) 2026 qemu-cloak developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "cloak-profile.h"
+
+GQuark cloak_profile_error_quark(void)
+{
+    return g_quark_from_static_string("cloak-profile-error-quark");
+}
+
+typedef enum {
+    VAL_STRING,     /* printable ASCII, templates allowed */
+    VAL_NUMBER,     /* decimal or 0x-hex, within [min, max] */
+    VAL_ASCII_ID,   /* printable ASCII of min..max characters, no templates */
+    VAL_DATE,       /* MM/DD/YYYY */
+    VAL_RELEASE,    /* major.minor, each 0..255 */
+    VAL_OUI,        /* XX:XX:XX, unicast and universally administered */
+    VAL_TEMPLATE,   /* [identity] values: {D,X,A,L:n} only */
+} ValueKind;
+
+typedef struct {
+    const char *key;
+    ValueKind kind;
+    uint64_t min, max;
+} KeySpec;
+
+typedef struct {
+    const char *name;
+    const KeySpec *keys;
+    /* value kind of keys not in @keys; -1 means such keys are errors */
+    int other_keys;
+} GroupSpec;
+
+#define STR(k) { k, VAL_STRING, 0, 0 }
+#define NUM(k, lo, hi) { k, VAL_NUMBER, lo, hi }
+#define ID(k, lo, hi) { k, VAL_ASCII_ID, lo, hi }
+
+static const KeySpec profile_keys[] = {
+    STR("description"),
+    STR("class"),
+    { NULL }
+};
+
+static const KeySpec bios_keys[] = {
+    STR("vendor"), STR("version"),
+    { "date", VAL_DATE, 0, 0 },
+    { "release", VAL_RELEASE, 0, 0 },
+    NUM("characteristics", 0, UINT64_MAX),
+    NUM("characteristics-ext1", 0, 0xff),
+    NUM("characteristics-ext2", 0, 0xff),
+    NUM("rom-size", 0, 0xff),
+    NUM("segment", 0, 0xffff),
+    { NULL }
+};
+
+static const KeySpec system_keys[] = {
+    STR("manufacturer"), STR("product"), STR("version"), STR("serial"),
+    STR("sku"), STR("family"),
+    { NULL }
+};
+
+static const KeySpec board_keys[] = {
+    STR("manufacturer"), STR("product"), STR("version"), STR("serial"),
+    STR("asset"), STR("location"),
+    { NULL }
+};
+
+static const KeySpec chassis_keys[] = {
+    STR("manufacturer"), STR("version"), STR("serial"), STR("asset"),
+    STR("sku"),
+    /* SMBIOS 3.x table 17; 1 (Other) and 2 (Unknown) are what VMs use */
+    NUM("type", 3, 0x24),
+    { NULL }
+};
+
+static const KeySpec cpu_keys[] = {
+    ID("vendor", 12, 12),
+    NUM("family", 1, 0xff + 0xf),
+    NUM("model", 0, 0xff),
+    NUM("stepping", 0, 0xf),
+    STR("manufacturer"),
+    STR("socket"),
+    NUM("smbios-family", 1, 0xfffd),
+    NUM("max-speed", 1, 0xffff),
+    NUM("current-speed", 1, 0xffff),
+    NUM("external-clock", 0, 0xffff),
+    NUM("upgrade", 1, 0xff),
+    NUM("voltage", 0, 0xff),
+    NUM("characteristics", 0, 0xffff),
+    NUM("cache-l1", 1, 0x7fff),     /* KiB per core, data + instruction */
+    NUM("cache-l2", 1, 0x7fff),     /* KiB per core */
+    NUM("cache-l3", 1, 0x7fff),     /* KiB per core */
+    /* model-id-<cores>c<threads>t are checked in validate_key() */
+    { NULL }
+};
+
+static const KeySpec memory_keys[] = {
+    STR("manufacturer"), STR("part"), STR("serial"), STR("asset"),
+    STR("locator"), STR("bank"),
+    NUM("speed", 1, 0xfffe),
+    NUM("type", 1, 0x23),
+    NUM("type-detail", 0, 0xffff),
+    NUM("form-factor", 1, 0x10),
+    NUM("width", 1, 0xfffe),
+    NUM("voltage", 0, 0xffff),
+    NUM("ecc", 1, 7),
+    NUM("array-location", 1, 0xa4),
+    { NULL }
+};
+
+static const KeySpec acpi_keys[] = {
+    ID("oem-id", 1, 6),
+    ID("oem-table-id", 1, 8),
+    NUM("oem-rev", 0, UINT32_MAX),
+    ID("creator-id", 4, 4),
+    NUM("creator-rev", 0, UINT32_MAX),
+    NUM("pm-profile", 1, 8),
+    NUM("plvl2-lat", 0, 0xffff),
+    NUM("plvl3-lat", 0, 0xffff),
+    { NULL }
+};
+
+static const KeySpec net_keys[] = {
+    { "oui", VAL_OUI, 0, 0 },
+    { NULL }
+};
+
+static const KeySpec no_keys[] = {
+    { NULL }
+};
+
+static const GroupSpec schema[] = {
+    { "profile", profile_keys, -1 },
+    { "bios", bios_keys, -1 },
+    { "system", system_keys, -1 },
+    { "board", board_keys, -1 },
+    { "chassis", chassis_keys, -1 },
+    { "cpu", cpu_keys, -1 },
+    { "memory", memory_keys, -1 },
+    { "acpi", acpi_keys, -1 },
+    { "net", net_keys, -1 },
+    { "identity", no_keys, VAL_TEMPLATE },
+    { "devices", no_keys, VAL_STRING },
+};
+
+static const char *const *device_keys;
+
+void cloak_profile_set_device_keys(const char *const *keys)
+{
+    device_keys = keys;
+}
+
+struct CloakProfile {
+    char *name;
+    char *filename;
+    /* "group\037key" -> unescaped value */
+    GHashTable *values;
+    /* "group\037key" -> line number */
+    GHashTable *lines;
+    /* group -> line of its first header */
+    GHashTable *group_lines;
+    /* group -> GPtrArray of keys in file order, NULL-terminated */
+    GHashTable *keys;
+};
+
+static char *slot(const char *group, const char *key)
+{
+    return g_strconcat(group, "\037", key, NULL);
+}
+
+void cloak_profile_free(CloakProfile *p)
+{
+    if (!p) {
+        return;
+    }
+    g_free(p->name);
+    g_free(p->filename);
+    g_hash_table_destroy(p->values);
+    g_hash_table_destroy(p->lines);
+    g_hash_table_destroy(p->group_lines);
+    g_hash_table_destroy(p->keys);
+    g_free(p);
+}
+
+const char *cloak_profile_name(const CloakProfile *p)
+{
+    return p->name;
+}
+
+const char *cloak_profile_filename(const CloakProfile *p)
+{
+    return p->filename;
+}
+
+const char *cloak_profile_get(const CloakProfile *p, const char *group,
+                              const char *key)
+{
+    g_autofree char *s = slot(group, key);
+
+    return g_hash_table_lookup(p->values, s);
+}
+
+unsigned cloak_profile_line(const CloakProfile *p, const char *group,
+                            const char *key)
+{
+    g_autofree char *s = slot(group, key);
+
+    return GPOINTER_TO_UINT(g_hash_table_lookup(p->lines, s));
+}
+
+const char *const *cloak_profile_keys(const CloakProfile *p,
+                                      const char *group)
+{
+    static const char *const none[] = { NULL };
+    GPtrArray *a = g_hash_table_lookup(p->keys, group);
+
+    return a ? (const char *const *)a->pdata : none;
+}
+
+static bool parse_number(const char *s, uint64_t *v)
+{
+    guint64 n;
+
+    if (g_str_has_prefix(s, "0x") || g_str_has_prefix(s, "0X")) {
+        if (!g_ascii_string_to_unsigned(s + 2, 16, 0, G_MAXUINT64, &n, NULL)) {
+            return false;
+        }
+    } else if (!g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT64, &n, NULL)) {
+        return false;
+    }
+    *v = n;
+    return true;
+}
+
+bool cloak_profile_get_u64(const CloakProfile *p, const char *group,
+                           const char *key, uint64_t *value)
+{
+    const char *s = cloak_profile_get(p, group, key);
+
+    return s && parse_number(s, value);
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-VM derivation                                                   */
+
+void cloak_derive_bytes(const char *seed, const char *purpose,
+                        uint8_t *out, size_t n)
+{
+    uint32_t counter = 0;
+
+    while (n) {
+        g_autoptr(GHmac) h = g_hmac_new(G_CHECKSUM_SHA256,
+                                        (const guchar *)seed, strlen(seed));
+        guint8 digest[32];
+        gsize dlen = sizeof(digest);
+        guint8 cbytes[4] = {
+            counter >> 24, counter >> 16, counter >> 8, counter
+        };
+        size_t take;
+
+        g_hmac_update(h, (const guchar *)purpose, strlen(purpose));
+        g_hmac_update(h, cbytes, sizeof(cbytes));
+        g_hmac_get_digest(h, digest, &dlen);
+        take = MIN(n, dlen);
+        memcpy(out, digest, take);
+        out += take;
+        n -= take;
+        counter++;
+    }
+}
+
+static const char *template_alphabet(char kind)
+{
+    switch (kind) {
+    case 'D':
+        return "0123456789";
+    case 'X':
+        return "0123456789ABCDEF";
+    case 'A':
+        return "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    case 'L':
+        return "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    default:
+        return NULL;
+    }
+}
+
+#define TEMPLATE_MAX_RUN 32
+
+/*
+ * Walks template @t.  With @out NULL only checks it: returns false and
+ * sets *@why on a malformed template, and adds the expanded length to
+ * *@len.  @allow_names permits {name} references to [identity].
+ */
+static bool template_walk(const CloakProfile *p, const char *t,
+                          bool allow_names, const char *purpose,
+                          const char *seed, GString *out, size_t *len,
+                          char **why)
+{
+    unsigned index = 0;
+
+    while (*t) {
+        const char *close;
+
+        if (t[0] == '{' && t[1] == '{') {
+            if (out) {
+                g_string_append_c(out, '{');
+            }
+            (*len)++;
+            t += 2;
+            continue;
+        }
+        if (t[0] == '}' && t[1] == '}') {
+            if (out) {
+                g_string_append_c(out, '}');
+            }
+            (*len)++;
+            t += 2;
+            continue;
+        }
+        if (*t == '}') {
+            *why = g_strdup("unmatched '}' (write '}}' for a literal brace)");
+            return false;
+        }
+        if (*t != '{') {
+            if (out) {
+                g_string_append_c(out, *t);
+            }
+            (*len)++;
+            t++;
+            continue;
+        }
+        close = strchr(t, '}');
+        if (!close) {
+            *why = g_strdup("unterminated '{' (write '{{' for a literal "
+                            "brace)");
+            return false;
+        }
+        if (close - t >= 3 && t[2] == ':' && template_alphabet(t[1])) {
+            const char *alpha = template_alphabet(t[1]);
+            g_autofree char *num = g_strndup(t + 3, close - t - 3);
+            guint64 n;
+
+            if (!g_ascii_string_to_unsigned(num, 10, 1, TEMPLATE_MAX_RUN, &n,
+                                            NULL)) {
+                *why = g_strdup_printf("bad length in '%.*s': want 1..%d",
+                                       (int)(close - t + 1), t,
+                                       TEMPLATE_MAX_RUN);
+                return false;
+            }
+            if (out) {
+                g_autofree char *what = g_strdup_printf("%s#%u", purpose,
+                                                        index);
+                uint8_t bytes[TEMPLATE_MAX_RUN];
+                size_t alen = strlen(alpha);
+
+                cloak_derive_bytes(seed, what, bytes, n);
+                for (guint64 i = 0; i < n; i++) {
+                    g_string_append_c(out, alpha[bytes[i] % alen]);
+                }
+            }
+            *len += n;
+            index++;
+        } else {
+            g_autofree char *name = g_strndup(t + 1, close - t - 1);
+            const char *ref;
+
+            if (!allow_names) {
+                *why = g_strdup_printf("'{%s}' is not one of {D:n} {X:n} "
+                                       "{A:n} {L:n}", name);
+                return false;
+            }
+            ref = cloak_profile_get(p, "identity", name);
+            if (!ref) {
+                *why = g_strdup_printf("'{%s}' names no key of [identity]",
+                                       name);
+                return false;
+            }
+            {
+                g_autofree char *ipurpose = g_strconcat("identity/", name,
+                                                        NULL);
+                if (!template_walk(p, ref, false, ipurpose, seed, out, len,
+                                   why)) {
+                    return false;
+                }
+            }
+        }
+        t = close + 1;
+    }
+    return true;
+}
+
+char *cloak_template_expand(const CloakProfile *p, const char *tmpl,
+                            const char *purpose, const char *seed)
+{
+    GString *out = g_string_new(NULL);
+    size_t len = 0;
+    char *why = NULL;
+
+    if (!template_walk(p, tmpl, true, purpose, seed, out, &len, &why)) {
+        /* Profiles are validated on load, so this is a programming error */
+        g_free(why);
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    return g_string_free(out, FALSE);
+}
+
+char *cloak_profile_expand(const CloakProfile *p, const char *group,
+                           const char *key, const char *seed)
+{
+    const char *v = cloak_profile_get(p, group, key);
+    g_autofree char *purpose = NULL;
+
+    if (!v) {
+        return NULL;
+    }
+    purpose = g_strconcat(group, "/", key, NULL);
+    return cloak_template_expand(p, v, purpose, seed);
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading and validation                                              */
+
+static void G_GNUC_PRINTF(5, 6)
+set_error(GError **errp, int code, const char *filename, unsigned line,
+          const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (line) {
+        g_set_error(errp, CLOAK_PROFILE_ERROR, code, "%s:%u: %s", filename,
+                    line, msg);
+    } else {
+        g_set_error(errp, CLOAK_PROFILE_ERROR, code, "%s: %s", filename, msg);
+    }
+}
+
+/* Offset just past line @n (1-based) of @data, or @len. */
+static size_t prefix_of_lines(const char *data, size_t len, unsigned n)
+{
+    size_t off = 0;
+
+    while (n && off < len) {
+        const char *nl = memchr(data + off, '\n', len - off);
+
+        if (!nl) {
+            return len;
+        }
+        off = nl - data + 1;
+        n--;
+    }
+    return off;
+}
+
+static bool keyfile_accepts(const char *data, size_t len)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+
+    return g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, NULL);
+}
+
+/*
+ * GKeyFile's errors carry no line number.  Whether a prefix of the file
+ * parses is monotonic in its length, so a binary search over line counts
+ * finds the first line GKeyFile rejects.
+ */
+static unsigned first_bad_line(const char *data, size_t len)
+{
+    unsigned lo = 1, hi = 1;
+
+    for (size_t i = 0; i < len; i++) {
+        hi += data[i] == '\n';
+    }
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+
+        if (keyfile_accepts(data, prefix_of_lines(data, len, mid))) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static const GroupSpec *find_group(const char *group)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(schema); i++) {
+        if (!strcmp(schema[i].name, group)) {
+            return &schema[i];
+        }
+    }
+    return NULL;
+}
+
+static bool is_model_id_key(const char *key)
+{
+    unsigned cores, threads;
+    int end = 0;
+
+    if (sscanf(key, "model-id-%uc%ut%n", &cores, &threads, &end) != 2 ||
+        key[end] != '\0') {
+        return false;
+    }
+    /* a core runs one or two threads (SMT) on every x86 desktop part */
+    return cores >= 1 && cores <= 256 &&
+           (threads == cores || threads == 2 * cores);
+}
+
+static bool find_key(const GroupSpec *g, const char *key, KeySpec *out)
+{
+    for (const KeySpec *k = g->keys; k->key; k++) {
+        if (!strcmp(k->key, key)) {
+            *out = *k;
+            return true;
+        }
+    }
+    if (!strcmp(g->name, "cpu") && is_model_id_key(key)) {
+        *out = (KeySpec) { key, VAL_STRING, 0, 0 };
+        return true;
+    }
+    if (!strcmp(g->name, "devices") && device_keys) {
+        for (const char *const *d = device_keys; *d; d++) {
+            if (!strcmp(*d, key)) {
+                *out = (KeySpec) { key, VAL_STRING, 0, 0 };
+                return true;
+            }
+        }
+        return false;
+    }
+    if (g->other_keys >= 0) {
+        *out = (KeySpec) { key, g->other_keys, 0, 0 };
+        return true;
+    }
+    return false;
+}
+
+static char *known_keys(const GroupSpec *g)
+{
+    GString *s = g_string_new(NULL);
+
+    for (const KeySpec *k = g->keys; k->key; k++) {
+        g_string_append_printf(s, "%s%s", s->len ? ", " : "", k->key);
+    }
+    if (!strcmp(g->name, "cpu")) {
+        g_string_append(s, ", model-id-<cores>c<threads>t");
+    }
+    if (!strcmp(g->name, "devices") && device_keys) {
+        for (const char *const *d = device_keys; *d; d++) {
+            g_string_append_printf(s, "%s%s", s->len ? ", " : "", *d);
+        }
+    }
+    return g_string_free(s, FALSE);
+}
+
+static bool printable_ascii(const char *s)
+{
+    for (; *s; s++) {
+        if (*s < 0x20 || *s > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool check_value(const CloakProfile *p, const KeySpec *k,
+                        const char *v, char **why)
+{
+    size_t len = 0;
+    uint64_t n;
+    unsigned a, b, c;
+    int end = 0;
+
+    if (!*v) {
+        *why = g_strdup("empty value (remove the key to keep the default)");
+        return false;
+    }
+    if (!printable_ascii(v)) {
+        *why = g_strdup("only printable ASCII is allowed");
+        return false;
+    }
+    switch (k->kind) {
+    case VAL_STRING:
+    case VAL_TEMPLATE:
+        if (!template_walk(p, v, k->kind == VAL_STRING, "", "", NULL, &len,
+                           why)) {
+            return false;
+        }
+        if (len > CLOAK_PROFILE_MAX_STRING) {
+            *why = g_strdup_printf("expands to %zu characters, at most %d "
+                                   "are allowed", len,
+                                   CLOAK_PROFILE_MAX_STRING);
+            return false;
+        }
+        return true;
+    case VAL_NUMBER:
+        if (!parse_number(v, &n)) {
+            *why = g_strdup_printf("'%s' is not a number (decimal or 0x-hex)",
+                                   v);
+            return false;
+        }
+        if (n < k->min || n > k->max) {
+            *why = g_strdup_printf("%s is out of range %" PRIu64 "..%" PRIu64,
+                                   v, k->min, k->max);
+            return false;
+        }
+        return true;
+    case VAL_ASCII_ID:
+        if (strlen(v) < k->min || strlen(v) > k->max) {
+            if (k->min == k->max) {
+                *why = g_strdup_printf("'%s' must be exactly %" PRIu64
+                                       " characters", v, k->min);
+            } else {
+                *why = g_strdup_printf("'%s' must be %" PRIu64 "..%" PRIu64
+                                       " characters", v, k->min, k->max);
+            }
+            return false;
+        }
+        if (strchr(v, '{') || strchr(v, '}')) {
+            *why = g_strdup("templates are not allowed here");
+            return false;
+        }
+        return true;
+    case VAL_DATE:
+        if (sscanf(v, "%2u/%2u/%4u%n", &a, &b, &c, &end) != 3 ||
+            v[end] != '\0' || strlen(v) != 10 || a < 1 || a > 12 ||
+            b < 1 || b > 31 || c < 1980 || c > 2099) {
+            *why = g_strdup_printf("'%s' is not a date MM/DD/YYYY", v);
+            return false;
+        }
+        return true;
+    case VAL_RELEASE:
+        if (sscanf(v, "%u.%u%n", &a, &b, &end) != 2 || v[end] != '\0' ||
+            a > 255 || b > 255 || !g_ascii_isdigit(v[0])) {
+            *why = g_strdup_printf("'%s' is not a release MAJOR.MINOR "
+                                   "(0..255 each)", v);
+            return false;
+        }
+        return true;
+    case VAL_OUI:
+        if (strlen(v) != 8 ||
+            sscanf(v, "%2x:%2x:%2x%n", &a, &b, &c, &end) != 3 ||
+            v[end] != '\0' || !g_ascii_isxdigit(v[0]) ||
+            !g_ascii_isxdigit(v[3]) || !g_ascii_isxdigit(v[6])) {
+            *why = g_strdup_printf("'%s' is not an OUI XX:XX:XX", v);
+            return false;
+        }
+        if (a & 3) {
+            *why = g_strdup_printf("'%s' is a multicast or locally "
+                                   "administered prefix; a NIC's burned-in "
+                                   "address has neither bit set", v);
+            return false;
+        }
+        return true;
+    }
+    g_assert_not_reached();
+}
+
+static void add_key(CloakProfile *p, const char *group, const char *key)
+{
+    GPtrArray *a = g_hash_table_lookup(p->keys, group);
+
+    if (!a) {
+        a = g_ptr_array_new_with_free_func(g_free);
+        g_ptr_array_add(a, NULL);
+        g_hash_table_insert(p->keys, g_strdup(group), a);
+    }
+    a->pdata[a->len - 1] = g_strdup(key);
+    g_ptr_array_add(a, NULL);
+}
+
+/*
+ * Records the line of every group and key, in the way GKeyFile splits
+ * lines (it has accepted the file already), and refuses duplicates,
+ * which GKeyFile would silently resolve to the last one.
+ */
+static bool scan_lines(CloakProfile *p, const char *data, size_t len,
+                       GError **errp)
+{
+    g_autofree char *group = NULL;
+    unsigned line = 0;
+    size_t off = 0;
+
+    while (off < len) {
+        const char *start = data + off;
+        const char *nl = memchr(start, '\n', len - off);
+        size_t n = nl ? (size_t)(nl - start) : len - off;
+        g_autofree char *text = g_strndup(start, n);
+        char *s = text, *eq;
+
+        off += n + 1;
+        line++;
+        g_strstrip(s);
+        if (!*s || *s == '#') {
+            continue;
+        }
+        if (*s == '[') {
+            char *close = strrchr(s, ']');
+
+            g_free(group);
+            group = g_strndup(s + 1, close ? close - s - 1 : 0);
+            if (!g_hash_table_contains(p->group_lines, group)) {
+                g_hash_table_insert(p->group_lines, g_strdup(group),
+                                    GUINT_TO_POINTER(line));
+            }
+            continue;
+        }
+        eq = strchr(s, '=');
+        if (!eq || !group) {
+            continue;
+        }
+        *eq = '\0';
+        g_strchomp(s);
+        if (strchr(s, '[')) {
+            set_error(errp, CLOAK_PROFILE_ERROR_SYNTAX, p->filename, line,
+                      "'%s': localized keys (key[locale]) are not supported",
+                      s);
+            return false;
+        }
+        {
+            g_autofree char *k = slot(group, s);
+            unsigned first = GPOINTER_TO_UINT(g_hash_table_lookup(p->lines,
+                                                                  k));
+
+            if (first) {
+                set_error(errp, CLOAK_PROFILE_ERROR_SCHEMA, p->filename, line,
+                          "duplicate key '%s' in [%s] (first set on line %u)",
+                          s, group, first);
+                return false;
+            }
+            g_hash_table_insert(p->lines, g_steal_pointer(&k),
+                                GUINT_TO_POINTER(line));
+            add_key(p, group, s);
+        }
+    }
+    return true;
+}
+
+static bool validate(CloakProfile *p, GKeyFile *kf, GError **errp)
+{
+    g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+
+    /* Values first, so that templates can look up [identity]. */
+    for (char **g = groups; *g; g++) {
+        g_auto(GStrv) keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+
+        for (char **k = keys; k && *k; k++) {
+            g_autoptr(GError) err = NULL;
+            char *v = g_key_file_get_string(kf, *g, *k, &err);
+
+            if (!v) {
+                set_error(errp, CLOAK_PROFILE_ERROR_SYNTAX, p->filename,
+                          cloak_profile_line(p, *g, *k), "[%s] %s: %s", *g,
+                          *k, err->message);
+                return false;
+            }
+            g_hash_table_insert(p->values, slot(*g, *k), v);
+        }
+    }
+
+    for (char **g = groups; *g; g++) {
+        const GroupSpec *spec = find_group(*g);
+        g_auto(GStrv) keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+
+        if (!spec) {
+            GString *known = g_string_new(NULL);
+
+            for (size_t i = 0; i < G_N_ELEMENTS(schema); i++) {
+                g_string_append_printf(known, "%s[%s]", i ? " " : "",
+                                       schema[i].name);
+            }
+            set_error(errp, CLOAK_PROFILE_ERROR_SCHEMA, p->filename,
+                      GPOINTER_TO_UINT(g_hash_table_lookup(p->group_lines,
+                                                           *g)),
+                      "unknown group [%s]; known groups: %s", *g, known->str);
+            g_string_free(known, TRUE);
+            return false;
+        }
+        for (char **k = keys; k && *k; k++) {
+            KeySpec ks;
+            char *why = NULL;
+            unsigned line = cloak_profile_line(p, *g, *k);
+
+            if (!find_key(spec, *k, &ks)) {
+                g_autofree char *known = known_keys(spec);
+
+                set_error(errp, CLOAK_PROFILE_ERROR_SCHEMA, p->filename, line,
+                          "unknown key '%s' in [%s]; known keys: %s", *k, *g,
+                          known);
+                return false;
+            }
+            if (!check_value(p, &ks, cloak_profile_get(p, *g, *k),
+                             &why)) {
+                set_error(errp, CLOAK_PROFILE_ERROR_SCHEMA, p->filename, line,
+                          "[%s] %s: %s", *g, *k, why);
+                g_free(why);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+CloakProfile *cloak_profile_parse(const char *name, const char *filename,
+                                  const char *data, size_t len,
+                                  GError **errp)
+{
+    g_autoptr(CloakProfile) p = g_new0(CloakProfile, 1);
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) err = NULL;
+    const char *nul;
+
+    p->name = g_strdup(name);
+    p->filename = g_strdup(filename);
+    p->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    p->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    p->group_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                           NULL);
+    p->keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                    (GDestroyNotify)g_ptr_array_unref);
+
+    if (len > CLOAK_PROFILE_MAX_SIZE) {
+        set_error(errp, CLOAK_PROFILE_ERROR_IO, filename, 0,
+                  "%zu bytes, larger than the %d bytes a profile may have",
+                  len, CLOAK_PROFILE_MAX_SIZE);
+        return NULL;
+    }
+    nul = memchr(data, '\0', len);
+    if (nul) {
+        unsigned line = 1;
+
+        for (const char *c = data; c < nul; c++) {
+            line += *c == '\n';
+        }
+        set_error(errp, CLOAK_PROFILE_ERROR_SYNTAX, filename, line,
+                  "NUL byte in a text file");
+        return NULL;
+    }
+    if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &err)) {
+        set_error(errp, CLOAK_PROFILE_ERROR_SYNTAX, filename,
+                  first_bad_line(data, len), "%s", err->message);
+        return NULL;
+    }
+    if (!scan_lines(p, data, len, errp) || !validate(p, kf, errp)) {
+        return NULL;
+    }
+    return g_steal_pointer(&p);
+}
+
+CloakProfile *cloak_profile_load_file(const char *name, const char *path,
+                                      GError **errp)
+{
+    g_autofree char *data = NULL;
+    g_autoptr(GError) err = NULL;
+    gsize len;
+
+    if (!g_file_get_contents(path, &data, &len, &err)) {
+        set_error(errp, CLOAK_PROFILE_ERROR_IO, path, 0, "%s", err->message);
+        return NULL;
+    }
+    return cloak_profile_parse(name, path, data, len, errp);
+}

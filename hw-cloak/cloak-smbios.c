@@ -1,0 +1,437 @@
+/*
+ * qemu-cloak SMBIOS: the profile's strings as defaults for -smbios, the
+ * numeric fields QEMU hard-codes (from the machine properties), and the
+ * cache structures (type 7) QEMU never builds.
+ *
+ * Copyright (c) 2026 qemu-cloak developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/config-file.h"
+#include "qemu/cutils.h"
+#include "qemu/error-report.h"
+#include "qemu/option.h"
+#include "qom/object.h"
+#include "hw/boards.h"
+#include "hw/core/cpu.h"
+#include "hw/firmware/smbios.h"
+#include "system/blockdev.h"
+#include "hw/smbios/smbios_build.h"
+#include "hw/cloak/cloak.h"
+#include "hw/cloak/cloak-internal.h"
+#include "hw/cloak/cloak-machine.h"
+
+/* Handles of the type 7 structures: socket s, level l (0..2). */
+#define T7_BASE 0x700
+#define T7_HANDLE(s, l) (T7_BASE + (s) * 3 + (l))
+
+struct smbios_type_7 {
+    struct smbios_structure_header header;
+    uint8_t socket_designation_str;
+    uint16_t cache_configuration;
+    uint16_t maximum_cache_size;
+    uint16_t installed_size;
+    uint16_t supported_sram_type;
+    uint16_t current_sram_type;
+    uint8_t cache_speed;
+    uint8_t error_correction_type;
+    uint8_t system_cache_type;
+    uint8_t associativity;
+} QEMU_PACKED;
+
+/* A private list, so that the cloak's options never mix with the user's. */
+static QemuOptsList cloak_smbios_opts = {
+    .name = "cloak-smbios",
+    .head = QTAILQ_HEAD_INITIALIZER(cloak_smbios_opts.head),
+    .desc = { { /* accept any; smbios_entry_add() validates */ } },
+};
+
+typedef struct {
+    const char *opt;            /* -smbios key */
+    const char *group, *key;    /* profile value */
+} SmbiosField;
+
+static const SmbiosField type0_fields[] = {
+    { "vendor", "bios", "vendor" }, { "version", "bios", "version" },
+    { "date", "bios", "date" }, { "release", "bios", "release" },
+    { NULL }
+};
+static const SmbiosField type1_fields[] = {
+    { "manufacturer", "system", "manufacturer" },
+    { "product", "system", "product" }, { "version", "system", "version" },
+    { "serial", "system", "serial" }, { "sku", "system", "sku" },
+    { "family", "system", "family" },
+    { NULL }
+};
+static const SmbiosField type2_fields[] = {
+    { "manufacturer", "board", "manufacturer" },
+    { "product", "board", "product" }, { "version", "board", "version" },
+    { "serial", "board", "serial" }, { "asset", "board", "asset" },
+    { "location", "board", "location" },
+    { NULL }
+};
+static const SmbiosField type3_fields[] = {
+    { "manufacturer", "chassis", "manufacturer" },
+    { "version", "chassis", "version" }, { "serial", "chassis", "serial" },
+    { "asset", "chassis", "asset" }, { "sku", "chassis", "sku" },
+    { NULL }
+};
+static const SmbiosField type4_fields[] = {
+    { "sock_pfx", "cpu", "socket" },
+    { "manufacturer", "cpu", "manufacturer" },
+    { "processor-family", "cpu", "smbios-family" },
+    { "max-speed", "cpu", "max-speed" },
+    { "current-speed", "cpu", "current-speed" },
+    { NULL }
+};
+static const SmbiosField type17_fields[] = {
+    { "loc_pfx", "memory", "locator" }, { "bank", "memory", "bank" },
+    { "manufacturer", "memory", "manufacturer" },
+    { "serial", "memory", "serial" }, { "asset", "memory", "asset" },
+    { "part", "memory", "part" }, { "speed", "memory", "speed" },
+    { NULL }
+};
+
+static int copy_opt(void *opaque, const char *name, const char *value,
+                    Error **errp)
+{
+    QemuOpts *merged = opaque;
+
+    if (strcmp(name, "type")) {
+        qemu_opt_set(merged, name, value, &error_abort);
+    }
+    return 0;
+}
+
+static bool set_if_unset(QemuOpts *o, const char *name, const char *value)
+{
+    if (!value || qemu_opt_find(o, name)) {
+        return false;
+    }
+    qemu_opt_set(o, name, value, &error_abort);
+    return true;
+}
+
+/*
+ * The user's -smbios type=N options were applied while the command line
+ * was parsed.  Passes smbios_entry_add() their keys again plus the
+ * profile's values for every key they left out, so the user wins field
+ * by field.  Numeric keys must be repeated, as smbios_entry_add() resets
+ * omitted ones to QEMU's defaults.
+ */
+typedef struct {
+    int type;
+    QemuOpts *merged;
+} MergeState;
+
+static int merge_user_opts(void *opaque, QemuOpts *o, Error **errp)
+{
+    MergeState *m = opaque;
+    const char *ut = qemu_opt_get(o, "type");
+    unsigned long type;
+
+    if (ut && !qemu_strtoul(ut, NULL, 0, &type) && type == m->type) {
+        qemu_opt_foreach(o, copy_opt, m->merged, &error_abort);
+    }
+    return 0;
+}
+
+static QemuOpts *merged_opts(int type)
+{
+    QemuOpts *merged = qemu_opts_create(&cloak_smbios_opts, NULL, 0,
+                                        &error_abort);
+    MergeState m = { type, merged };
+    char t[8];
+
+    qemu_opts_foreach(qemu_find_opts("smbios"), merge_user_opts, &m,
+                      &error_abort);
+    snprintf(t, sizeof(t), "%d", type);
+    qemu_opt_set(merged, "type", t, &error_abort);
+    return merged;
+}
+
+static void add_profile_fields(int type, const SmbiosField *fields,
+                               const char *const *extra)
+{
+    QemuOpts *o;
+
+    if (test_bit(type, smbios_have_binfile_bitmap)) {
+        return;     /* -smbios file= gave the whole structure */
+    }
+    o = merged_opts(type);
+    for (const SmbiosField *f = fields; f->opt; f++) {
+        set_if_unset(o, f->opt, cloak_value(f->group, f->key));
+    }
+    for (; extra && extra[0]; extra += 2) {
+        set_if_unset(o, extra[0], extra[1]);
+    }
+    smbios_entry_add(o, &error_fatal);
+}
+
+/* SMBIOS 3.x processor family from a brand string (0 when unknown). */
+static unsigned family_from_brand(const char *brand)
+{
+    static const struct {
+        const char *needle;
+        unsigned family;
+    } map[] = {
+        { "Core(TM) i3", 0xce }, { "Core(TM) i5", 0xcd },
+        { "Core(TM) i7", 0xc6 }, { "Core(TM) i9", 0xc6 },
+        { "Pentium", 0x0b }, { "Celeron", 0x0f }, { "Xeon", 0xb3 },
+        { "Ryzen", 0x6b }, { "EPYC", 0x6b }, { "Athlon", 0x6b },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(map); i++) {
+        if (strstr(brand, map[i].needle)) {
+            return map[i].family;
+        }
+    }
+    return 0;
+}
+
+/* "... @ 3.60GHz" gives 3600 (0 when the brand states no clock). */
+static unsigned mhz_from_brand(const char *brand)
+{
+    const char *at = strrchr(brand, '@');
+    double ghz;
+
+    if (!at || sscanf(at + 1, " %lfGHz", &ghz) != 1 || ghz <= 0 ||
+        ghz > 10) {
+        return 0;
+    }
+    return (unsigned)(ghz * 1000 + 0.5);
+}
+
+bool cloak_smbios_set_defaults(MachineState *ms)
+{
+    static const char *const no_extra[] = { NULL };
+    g_autofree char *brand = NULL;
+    g_autofree char *vendor = NULL;
+    g_autofree char *family = NULL;
+    g_autofree char *mhz = NULL;
+    const char *cpu_manufacturer = NULL;
+    const char *type4_extra[10] = { NULL };
+    size_t n = 0;
+
+    if (!cloak_is_enabled()) {
+        return false;
+    }
+
+    /* Type 4 describes the CPU the guest really sees. */
+    if (first_cpu) {
+        brand = object_property_get_str(OBJECT(first_cpu), "model-id", NULL);
+        vendor = object_property_get_str(OBJECT(first_cpu), "vendor", NULL);
+    }
+    if (vendor && !strcmp(vendor, "GenuineIntel")) {
+        cpu_manufacturer = "Intel(R) Corporation";
+    } else if (vendor && !strcmp(vendor, "AuthenticAMD")) {
+        cpu_manufacturer = "Advanced Micro Devices, Inc.";
+    }
+    if (brand) {
+        g_strstrip(brand);
+        type4_extra[n++] = "version";
+        type4_extra[n++] = brand;
+        if (family_from_brand(brand)) {
+            family = g_strdup_printf("%u", family_from_brand(brand));
+            type4_extra[n++] = "processor-family";
+            type4_extra[n++] = family;
+        }
+        if (mhz_from_brand(brand)) {
+            mhz = g_strdup_printf("%u", mhz_from_brand(brand));
+            type4_extra[n++] = "current-speed";
+            type4_extra[n++] = mhz;
+        }
+    }
+    if (cpu_manufacturer) {
+        type4_extra[n++] = "manufacturer";
+        type4_extra[n++] = cpu_manufacturer;
+    }
+
+    add_profile_fields(0, type0_fields, no_extra);
+    add_profile_fields(1, type1_fields, no_extra);
+    add_profile_fields(2, type2_fields, no_extra);
+    add_profile_fields(3, type3_fields, no_extra);
+    add_profile_fields(4, type4_fields, type4_extra);
+    add_profile_fields(17, type17_fields, no_extra);
+
+    /*
+     * Whatever is still unset stays empty ("Not Specified"), where QEMU
+     * would write "QEMU", "Standard PC (...)" and the machine type name.
+     */
+    smbios_set_defaults(cloak_value("system", "manufacturer") ?: "",
+                        cloak_value("system", "product") ?: "", "");
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fields QEMU hard-codes                                              */
+
+/*
+ * Whether the guest boots UEFI firmware (OVMF in pflash, or -bios with an
+ * EDK2 image): the type 0 UEFI bit must then be set, as OVMF's own type 0
+ * would have it.  Stock QEMU sets it only for -smbios type=0,uefi=on.
+ */
+static bool firmware_is_uefi(MachineState *ms)
+{
+    g_autofree char *pflash = NULL;
+    g_autofree char *lower = NULL;
+
+    if (object_property_find(OBJECT(ms), "pflash0")) {
+        pflash = object_property_get_str(OBJECT(ms), "pflash0", NULL);
+    }
+    if ((pflash && *pflash) || drive_get(IF_PFLASH, 0, 0)) {
+        return true;
+    }
+    lower = ms->firmware ? g_ascii_strdown(ms->firmware, -1) : NULL;
+    return lower && (strstr(lower, "ovmf") || strstr(lower, "edk2"));
+}
+
+static uint16_t cpu_characteristics(CloakMachineState *s)
+{
+    MachineState *ms = current_machine;
+    unsigned cores = machine_topo_get_cores_per_socket(ms);
+    unsigned threads = machine_topo_get_threads_per_socket(ms);
+    uint16_t c = 0x04 | 0x20 | 0x40 | 0x80; /* 64-bit, NX, VT, P-states */
+
+    if (s->smbios_cpu_characteristics) {
+        return s->smbios_cpu_characteristics;
+    }
+    if (cores > 1) {
+        c |= 0x08;      /* multi-core */
+    }
+    if (threads > cores) {
+        c |= 0x10;      /* hardware threads */
+    }
+    return c;
+}
+
+void cloak_smbios_fixup(struct smbios_structure_header *hdr)
+{
+    CloakMachineState *s = cloak_machine_state();
+
+    if (!s) {
+        return;
+    }
+    switch (hdr->type) {
+    case 0: {
+        struct smbios_type_0 *t = (struct smbios_type_0 *)hdr;
+        uint8_t uefi = t->bios_characteristics_extension_bytes[1] & 0x08;
+
+        if (cloak_is_enabled() && firmware_is_uefi(current_machine)) {
+            uefi = 0x08;
+        }
+
+        t->bios_characteristics = cpu_to_le64(s->smbios_bios_characteristics);
+        t->bios_characteristics_extension_bytes[0] = s->smbios_bios_ext1;
+        t->bios_characteristics_extension_bytes[1] =
+            (s->smbios_bios_ext2 & ~0x18) | uefi | (s->smbios_vm ? 0x10 : 0);
+        t->bios_rom_size = s->smbios_bios_rom_size;
+        t->bios_starting_address_segment = cpu_to_le16(s->smbios_bios_segment);
+        break;
+    }
+    case 3: {
+        struct smbios_type_3 *t = (struct smbios_type_3 *)hdr;
+
+        t->type = s->smbios_chassis_type;
+        break;
+    }
+    case 4: {
+        struct smbios_type_4 *t = (struct smbios_type_4 *)hdr;
+        unsigned socket = le16_to_cpu(t->header.handle) & 0xff;
+
+        t->voltage = s->smbios_cpu_voltage;
+        t->external_clock = cpu_to_le16(s->smbios_cpu_external_clock);
+        t->processor_upgrade = s->smbios_cpu_upgrade;
+        t->processor_characteristics = cpu_to_le16(cpu_characteristics(s));
+        if (s->smbios_cache_l1) {
+            t->l1_cache_handle = cpu_to_le16(T7_HANDLE(socket, 0));
+            t->l2_cache_handle = cpu_to_le16(s->smbios_cache_l2 ?
+                                             T7_HANDLE(socket, 1) : 0xffff);
+            t->l3_cache_handle = cpu_to_le16(s->smbios_cache_l3 ?
+                                             T7_HANDLE(socket, 2) : 0xffff);
+        }
+        break;
+    }
+    case 16: {
+        struct smbios_type_16 *t = (struct smbios_type_16 *)hdr;
+
+        t->location = s->smbios_mem_location;
+        t->error_correction = s->smbios_mem_ecc;
+        break;
+    }
+    case 17: {
+        struct smbios_type_17 *t = (struct smbios_type_17 *)hdr;
+
+        t->memory_type = s->smbios_mem_type;
+        t->type_detail = cpu_to_le16(s->smbios_mem_type_detail);
+        t->form_factor = s->smbios_mem_form_factor;
+        t->total_width = cpu_to_le16(s->smbios_mem_width);
+        t->data_width = cpu_to_le16(s->smbios_mem_width);
+        t->minimum_voltage = cpu_to_le16(s->smbios_mem_voltage);
+        t->maximum_voltage = cpu_to_le16(s->smbios_mem_voltage);
+        t->configured_voltage = cpu_to_le16(s->smbios_mem_voltage);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Type 7                                                              */
+
+static uint16_t cache_size_field(uint32_t kib)
+{
+    if (kib <= 0x7fff) {
+        return kib;                     /* 1K granularity */
+    }
+    return 0x8000 | MIN(kib / 64, 0x7fff);  /* 64K granularity */
+}
+
+static void build_type_7(unsigned socket, unsigned level, uint32_t kib)
+{
+    static const char *const names[] = { "L1 Cache", "L2 Cache",
+                                         "L3 Cache" };
+    /* parity, single-bit ECC, multi-bit ECC as Intel and AMD report */
+    static const uint8_t ecc[] = { 0x04, 0x05, 0x06 };
+    /* 8-way, 4-way, 12-way */
+    static const uint8_t assoc[] = { 0x07, 0x05, 0x09 };
+
+    SMBIOS_BUILD_TABLE_PRE(7, T7_HANDLE(socket, level), true);
+
+    SMBIOS_TABLE_SET_STR(7, socket_designation_str, names[level]);
+    /* enabled, write-back, internal, level */
+    t->cache_configuration = cpu_to_le16(0x0180 | level);
+    t->maximum_cache_size = cpu_to_le16(cache_size_field(kib));
+    t->installed_size = t->maximum_cache_size;
+    t->supported_sram_type = cpu_to_le16(0x0020);   /* synchronous */
+    t->current_sram_type = cpu_to_le16(0x0020);
+    t->cache_speed = 0;
+    t->error_correction_type = ecc[level];
+    t->system_cache_type = 0x05;    /* unified */
+    t->associativity = assoc[level];
+
+    SMBIOS_BUILD_TABLE_POST;
+}
+
+void cloak_smbios_build_extra(MachineState *ms)
+{
+    CloakMachineState *s = cloak_machine_state();
+    unsigned cores;
+
+    if (!s || !s->smbios_cache_l1) {
+        return;
+    }
+    cores = machine_topo_get_cores_per_socket(ms);
+    for (unsigned socket = 0; socket < ms->smp.sockets; socket++) {
+        build_type_7(socket, 0, s->smbios_cache_l1 * cores);
+        if (s->smbios_cache_l2) {
+            build_type_7(socket, 1, s->smbios_cache_l2 * cores);
+        }
+        if (s->smbios_cache_l3) {
+            build_type_7(socket, 2, s->smbios_cache_l3 * cores);
+        }
+    }
+}

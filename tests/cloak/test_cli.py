@@ -1,0 +1,275 @@
+"""The -cloak option as QEMU sees it, without booting a guest: errors,
+-cloak off, precedence of user settings, MAC addresses, strict mode and
+libvirt's capability probe.  QEMU runs paused (-S) and answers QMP.
+
+Environment: QEMU_BIN (default build/qemu-build/qemu-system-x86_64).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+QEMU = os.environ.get("QEMU_BIN",
+                      os.path.join(TOP, "build", "qemu-build", "qemu-system-x86_64"))
+FIRMWARE = ["-L", "/usr/share/seabios", "-L", "/usr/lib/ipxe/qemu",
+            "-L", "/usr/share/qemu"]
+PROFILES = sorted(f[:-5] for f in os.listdir(os.path.join(TOP, "hw-cloak", "profiles"))
+                  if f.endswith(".conf"))
+UUID_A = "6f1d2c3a-1111-4222-8333-444455556666"
+UUID_B = "0b7e4a10-2222-4333-8444-555566667777"
+
+
+def run(args, stdin="", timeout=60):
+    return subprocess.run([QEMU] + FIRMWARE + args, input=stdin,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def qmp(args, commands):
+    """Start QEMU paused, run QMP commands, quit; return their results."""
+    lines = [{"execute": "qmp_capabilities"}] + commands + [{"execute": "quit"}]
+    r = run(["-display", "none", "-monitor", "none", "-S", "-qmp", "stdio",
+             "-nodefaults"] + args, "\n".join(json.dumps(c) for c in lines) + "\n")
+    replies = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+    replies = [x for x in replies if "return" in x or "error" in x]
+    if r.returncode != 0 or len(replies) != len(lines):
+        raise AssertionError("QEMU %s failed (%d): %s\n%s" % (
+            " ".join(args), r.returncode, r.stderr, r.stdout[-2000:]))
+    return [x.get("return", x.get("error")) for x in replies[1:-1]]
+
+
+def qom_get(path, prop):
+    return {"execute": "qom-get", "arguments": {"path": path, "property": prop}}
+
+
+MACHINE_PROPS = ["x-oem-id", "x-oem-table-id", "acpi-creator-id", "acpi-waet",
+                 "acpi-fw-cfg", "acpi-legacy-devices", "acpi-pm-profile", "smbios-vm",
+                 "smbios-chassis-type", "mac-oui", "vmport"]
+
+
+def machine_props(args):
+    values = qmp(["-machine", "q35"] + args,
+                 [qom_get("/machine", p) for p in MACHINE_PROPS])
+    return dict(zip(MACHINE_PROPS, values))
+
+
+class Errors(unittest.TestCase):
+    def test_unknown_profile_lists_the_known_ones(self):
+        r = run(["-cloak", "profile=no-such-pc", "-display", "none"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("unknown profile 'no-such-pc'", r.stderr)
+        for p in PROFILES:
+            self.assertIn(p, r.stderr)
+
+    def test_malformed_profile_names_file_and_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "broken.conf")
+            with open(path, "w") as f:
+                f.write("[system]\nmanufacturer=Acme\n[chassis]\ntype=desk\n")
+            r = run(["-cloak", "profile=" + path, "-display", "none"])
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(path + ":4:", r.stderr)
+            self.assertIn("[chassis] type", r.stderr)
+
+    def test_bad_mode(self):
+        r = run(["-cloak", "sideways", "-display", "none"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("on, off or strict", r.stderr)
+
+    def test_off_takes_no_profile(self):
+        r = run(["-cloak", "off,profile=dell-optiplex-7070", "-display", "none"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("-cloak off cannot take", r.stderr)
+
+    def test_help_lists_profiles(self):
+        r = run(["-cloak", "help"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for p in PROFILES:
+            self.assertIn(p, r.stdout)
+
+    def test_profile_by_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "mine.conf")
+            shutil.copy(os.path.join(TOP, "hw-cloak", "profiles",
+                                     "hp-elitedesk-800-g4.conf"), path)
+            props = machine_props(["-cloak", "profile=" + path])
+            self.assertEqual(props["x-oem-id"], "HPQOEM")
+
+
+class Defaults(unittest.TestCase):
+    def test_on_by_default(self):
+        props = machine_props([])
+        self.assertEqual(props["x-oem-id"], "DELL  ")
+        self.assertEqual(props["acpi-creator-id"], "AMI ")
+        self.assertFalse(props["acpi-waet"])
+        self.assertFalse(props["acpi-fw-cfg"])
+        self.assertTrue(props["acpi-legacy-devices"])
+        self.assertFalse(props["smbios-vm"])
+        self.assertEqual(props["smbios-chassis-type"], 3)
+        self.assertEqual(props["vmport"], "off")
+        self.assertEqual(props["mac-oui"], "18:db:f2")
+
+    def test_off_is_stock(self):
+        props = machine_props(["-cloak", "off"])
+        self.assertEqual(props["x-oem-id"], "BOCHS ")
+        self.assertEqual(props["x-oem-table-id"], "BXPC    ")
+        self.assertEqual(props["acpi-creator-id"], "BXPC")
+        self.assertTrue(props["acpi-waet"])
+        self.assertTrue(props["acpi-fw-cfg"])
+        self.assertFalse(props["acpi-legacy-devices"])
+        self.assertEqual(props["acpi-pm-profile"], 0)
+        self.assertTrue(props["smbios-vm"])
+        self.assertEqual(props["smbios-chassis-type"], 1)
+        self.assertEqual(props["mac-oui"], "")
+        self.assertEqual(props["vmport"], "on")     # auto, resolved
+
+    def test_user_machine_options_win(self):
+        props = machine_props(["-machine", "x-oem-id=ACME,acpi-waet=on,"
+                               "smbios-chassis-type=7,vmport=on"])
+        self.assertEqual(props["x-oem-id"], "ACME")
+        self.assertTrue(props["acpi-waet"])
+        self.assertEqual(props["smbios-chassis-type"], 7)
+        self.assertEqual(props["vmport"], "on")
+        self.assertFalse(props["acpi-fw-cfg"])     # the rest stays cloaked
+
+    def cpu(self, args, props=("model-id", "hypervisor", "vendor", "kvm",
+                               "tcg-cpuid", "family", "model")):
+        path = "/machine/unattached/device[0]"
+        return dict(zip(props, qmp(["-machine", "q35", "-accel", "tcg"] + args,
+                                   [qom_get(path, p) for p in props])))
+
+    def test_cpu_defaults(self):
+        c = self.cpu(["-smp", "4"])
+        self.assertEqual(c["model-id"], "Intel(R) Core(TM) i3-9100 CPU @ 3.60GHz")
+        self.assertEqual(c["vendor"], "GenuineIntel")
+        self.assertEqual((c["family"], c["model"]), (6, 158))
+        self.assertFalse(c["hypervisor"])
+        self.assertFalse(c["kvm"])
+        self.assertFalse(c["tcg-cpuid"])
+
+    def test_brand_follows_topology(self):
+        c = self.cpu(["-smp", "cpus=12,cores=6,threads=2",
+                      "-cloak", "profile=hp-elitedesk-800-g4"])
+        self.assertEqual(c["model-id"], "Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz")
+
+    def test_user_cpu_options_win(self):
+        c = self.cpu(["-cpu", "qemu64,model-id=My CPU,hypervisor=on"])
+        self.assertEqual(c["model-id"], "My CPU")
+        self.assertTrue(c["hypervisor"])
+        self.assertFalse(c["kvm"])
+
+    def test_global_wins(self):
+        c = self.cpu(["-global", "qemu64-x86_64-cpu.model-id=Global CPU"])
+        self.assertEqual(c["model-id"], "Global CPU")
+
+    def test_off_keeps_qemu_cpu(self):
+        c = self.cpu(["-cloak", "off"])
+        self.assertEqual(c["model-id"], "QEMU Virtual CPU version 2.5+")
+        self.assertTrue(c["hypervisor"])
+
+
+class MacAddresses(unittest.TestCase):
+    def macs(self, args):
+        nics = ["-netdev", "user,id=n0", "-netdev", "user,id=n1",
+                "-netdev", "user,id=n2",
+                "-device", "e1000e,netdev=n0,id=nic0",
+                # what libvirt generates
+                "-device", "e1000e,netdev=n1,id=nic1,mac=52:54:00:ab:cd:ef",
+                "-device", "e1000e,netdev=n2,id=nic2,mac=00:1b:21:01:02:03"]
+        return qmp(["-machine", "q35"] + nics + args,
+                   [qom_get("/machine/peripheral/nic%d" % i, "mac")
+                    for i in range(3)])
+
+    def test_oui_replaces_52_54_00(self):
+        auto, libvirt, explicit = self.macs(["-uuid", UUID_A])
+        self.assertTrue(auto.startswith("18:db:f2:"), auto)
+        self.assertEqual(libvirt, "18:db:f2:ab:cd:ef")
+        self.assertEqual(explicit, "00:1b:21:01:02:03")
+
+    def test_per_vm(self):
+        a1 = self.macs(["-uuid", UUID_A])[0]
+        a2 = self.macs(["-uuid", UUID_A])[0]
+        b = self.macs(["-uuid", UUID_B])[0]
+        self.assertEqual(a1, a2)
+        self.assertNotEqual(a1, b)
+
+    def test_off_keeps_qemu_macs(self):
+        auto, libvirt, _ = self.macs(["-cloak", "off"])
+        self.assertEqual(auto, "52:54:00:12:34:56")
+        self.assertEqual(libvirt, "52:54:00:ab:cd:ef")
+
+
+class Strict(unittest.TestCase):
+    BASE = ["-machine", "q35", "-accel", "tcg", "-display", "none", "-S",
+            "-nodefaults", "-uuid", UUID_A, "-smp", "2", "-cloak", "strict"]
+
+    def test_contradiction_names_both_settings(self):
+        r = run(self.BASE + ["-cpu", "qemu64,hv-relaxed=on"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("hv-relaxed=on", r.stderr)
+        self.assertIn("hypervisor=off", r.stderr)
+
+    def test_user_leaks_are_named(self):
+        r = run(self.BASE + ["-smbios", "type=1,manufacturer=QEMU",
+                             "-machine", "acpi-waet=on,vmport=on,mac-oui=",
+                             "-netdev", "user,id=n0",
+                             "-device", "e1000e,netdev=n0,mac=52:54:00:00:00:01",
+                             "-device", "virtio-rng-pci"])
+        self.assertEqual(r.returncode, 1)
+        for text in ("SMBIOS type 1", "acpi-waet=on", "vmport=on",
+                     "mac-oui= is empty", "mac=52:54:00:00:00:01",
+                     "vendor 1af4:"):
+            self.assertIn(text, r.stderr)
+
+    def test_cloak_handles_its_own_artifacts(self):
+        # Whatever strict still reports (device identities, firmware), none
+        # of it is an artifact the cloak itself sets.
+        r = run(self.BASE)
+        for text in ("hypervisor=on", "SMBIOS type", "WAET", "acpi-fw-cfg",
+                     "pm-profile", "smbios-vm", "mac-oui", "vmport",
+                     "x-oem", "creator", "no -uuid", "no CPU brand"):
+            self.assertNotIn(text, r.stderr)
+
+    def test_topology_without_brand(self):
+        r = run([a if a != "2" else "3" for a in self.BASE])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no CPU brand for 3 cores", r.stderr)
+
+    def test_missing_seed(self):
+        args = [a for a in self.BASE if a not in ("-uuid", UUID_A)]
+        r = run(args)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no -uuid, -name or -cloak seed=", r.stderr)
+
+
+class LibvirtProbe(unittest.TestCase):
+    def test_machine_none_qmp(self):
+        """libvirt probes capabilities with -machine none and QMP."""
+        replies = qmp(["-machine", "none,accel=tcg"], [
+            {"execute": "query-machines"},
+            {"execute": "query-cpu-definitions"},
+            {"execute": "qom-list-properties",
+             "arguments": {"typename": "pc-q35-10.0-machine"}},
+            {"execute": "query-cpu-model-expansion",
+             "arguments": {"type": "full", "model": {"name": "max"}}},
+        ])
+        machines, cpus, props, expansion = replies
+        self.assertTrue(any(m["name"] == "pc-q35-10.0" for m in machines))
+        self.assertTrue(any(c["name"] == "qemu64" for c in cpus))
+        names = {p["name"] for p in props}
+        self.assertTrue({"acpi-waet", "smbios-vm", "mac-oui"} <= names)
+        self.assertIn("model", expansion)
+
+    def test_help_options(self):
+        for args in (["-M", "help"], ["-cpu", "help"], ["-machine", "q35,help"]):
+            r = run(args)
+            with self.subTest(args=args):
+                self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("acpi-waet", run(["-machine", "q35,help"]).stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,205 @@
+"""Unit tests for the qemu-cloak profile parser (hw-cloak/cloak-profile.c).
+
+They run cloak-profile-check, a small program linked with the parser QEMU
+uses, so no QEMU build is needed.  Set CLOAK_PROFILE_CHECK to its path
+(the Makefile does); CLOAK_FUZZER, when set, replays the fuzz corpus.
+"""
+
+import glob
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROFILES = sorted(glob.glob(os.path.join(TOP, "hw-cloak", "profiles", "*.conf")))
+CHECK = os.environ.get("CLOAK_PROFILE_CHECK",
+                       os.path.join(TOP, "build", "tools", "cloak-profile-check"))
+
+# What every shipped profile must describe (the issue's list).
+REQUIRED = [
+    ("system", "manufacturer"), ("system", "product"), ("system", "serial"),
+    ("board", "manufacturer"), ("board", "product"), ("board", "serial"),
+    ("bios", "vendor"), ("bios", "version"), ("bios", "date"),
+    ("chassis", "type"), ("cpu", "vendor"), ("memory", "part"),
+    ("memory", "manufacturer"), ("net", "oui"), ("acpi", "oem-id"),
+    ("acpi", "oem-table-id"), ("acpi", "creator-id"), ("acpi", "pm-profile"),
+    ("devices", "disk-model"),
+]
+
+NEEDLES = ("QEMU", "Bochs", "BOCHS", "BXPC", "SeaBIOS", "Standard PC",
+           "pc-q35", "pc-i440fx", "KVM", "Virtual")
+
+
+def run_check(paths, seed=None):
+    cmd = [CHECK] + (["--seed", seed] if seed is not None else []) + list(paths)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def values(path, seed):
+    r = run_check([path], seed)
+    if r.returncode != 0:
+        raise AssertionError("%s: %s" % (path, r.stderr))
+    out = {}
+    for line in r.stdout.splitlines():
+        k, _, v = line.partition("=")
+        out[k] = v
+    return out
+
+
+class ShippedProfiles(unittest.TestCase):
+    def test_at_least_four(self):
+        self.assertGreaterEqual(len(PROFILES), 4, PROFILES)
+        classes = {values(p, "x").get("profile.class") for p in PROFILES}
+        # two desktop OEMs, a laptop, a whitebox board
+        self.assertTrue({"desktop", "laptop", "whitebox"} <= classes, classes)
+
+    def test_valid_and_complete(self):
+        for p in PROFILES:
+            with self.subTest(profile=os.path.basename(p)):
+                v = values(p, "seed")
+                for group, key in REQUIRED:
+                    self.assertIn("%s.%s" % (group, key), v)
+                brands = [k for k in v if k.startswith("cpu.model-id-")]
+                self.assertGreaterEqual(len(brands), 2, "one brand per topology")
+                for k, val in v.items():
+                    for n in NEEDLES:
+                        self.assertNotIn(n, val, "%s=%s" % (k, val))
+
+    def test_brands_fit_their_topology(self):
+        # "model-id-<C>c<T>t": a brand's own core/thread count where it says
+        for p in PROFILES:
+            for k, brand in values(p, "s").items():
+                m = re.match(r"cpu\.model-id-(\d+)c(\d+)t$", k)
+                if not m:
+                    continue
+                cores, threads = int(m.group(1)), int(m.group(2))
+                with self.subTest(profile=os.path.basename(p), brand=brand):
+                    self.assertTrue(threads in (cores, 2 * cores))
+                    words = {2: "Dual", 4: "Quad", 6: "Six", 8: "Eight"}
+                    if "-Core" in brand:
+                        self.assertIn(words[cores] + "-Core", brand)
+
+    def test_distinct_identities(self):
+        seen = {}
+        for p in PROFILES:
+            v = values(p, "same-seed")
+            for key in ("system.product", "board.product", "net.oui",
+                        "acpi.oem-table-id"):
+                self.assertNotIn((key, v[key]), seen,
+                                 "%s shared by %s and %s" % (key, p, seen.get((key, v[key]))))
+                seen[(key, v[key])] = p
+
+
+class PerVmValues(unittest.TestCase):
+    def per_vm(self, v):
+        return {k: x for k, x in v.items()
+                if k.endswith(".serial") or k.startswith("identity.")}
+
+    def test_same_seed_same_values(self):
+        for p in PROFILES:
+            with self.subTest(profile=os.path.basename(p)):
+                self.assertEqual(values(p, "6f1d2c3a-1111-4222-8333-444455556666"),
+                                 values(p, "6f1d2c3a-1111-4222-8333-444455556666"))
+
+    def test_different_seeds_differ(self):
+        for p in PROFILES:
+            a = self.per_vm(values(p, "6f1d2c3a-1111-4222-8333-444455556666"))
+            b = self.per_vm(values(p, "0b7e4a10-2222-4333-8444-555566667777"))
+            varying = [k for k in a if a[k] != b[k]]
+            with self.subTest(profile=os.path.basename(p)):
+                # every profile has at least one per-VM serial
+                self.assertTrue(varying, a)
+
+    def test_template_expansion(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "t.conf")
+            with open(path, "w") as f:
+                f.write("[identity]\nsvc={A:7}\n[system]\nserial={svc}\n"
+                        "sku=X{D:4}-{X:2}-{L:3}-{{lit}}\n[chassis]\nserial={svc}\n")
+            v = values(path, "seed")
+            self.assertRegex(v["identity.svc"], r"^[0-9A-Z]{7}$")
+            self.assertEqual(v["system.serial"], v["identity.svc"])
+            self.assertEqual(v["chassis.serial"], v["identity.svc"])
+            self.assertRegex(v["system.sku"], r"^X\d{4}-[0-9A-F]{2}-[A-Z]{3}-\{lit\}$")
+
+
+class BadInput(unittest.TestCase):
+    """A malformed profile is refused with FILE:LINE: and a reason."""
+
+    CASES = [
+        # (content, line, text in the message)
+        ("[bios]\nvendor=x\nthis is junk\n", 3, "not a key-value pair"),
+        ("vendor=before any group\n[bios]\n", 1, "group"),
+        ("[bios]\nvendor=x\n[bogus]\nk=v\n", 3, "unknown group [bogus]"),
+        ("[bios]\nvendr=x\n", 2, "unknown key 'vendr'"),
+        ("[bios]\n\n\ndate=13/01/2020\n", 4, "not a date"),
+        ("[bios]\nrelease=1.300\n", 2, "not a release"),
+        ("[bios]\nrom-size=256\n", 2, "out of range"),
+        ("[bios]\nrom-size=0xzz\n", 2, "not a number"),
+        ("[chassis]\ntype=1\n", 2, "out of range"),
+        ("[system]\nserial=a\nserial=b\n", 3, "duplicate key 'serial'"),
+        ("[system]\nserial={nope}\n", 2, "names no key of [identity]"),
+        ("[system]\nserial={D:99}\n", 2, "bad length"),
+        ("[system]\nserial={D:3\n", 2, "unterminated"),
+        ("[system]\nserial=x}\n", 2, "unmatched"),
+        ("[system]\nproduct=\n", 2, "empty value"),
+        ("[system]\nproduct=" + "x" * 65 + "\n", 2, "at most 64"),
+        ("[system]\nproduct=caf\xc3\xa9\n", 2, "printable ASCII"),
+        ("[identity]\na={b}\n", 2, "is not one of"),
+        ("[net]\noui=52:54:00\n", 2, "locally administered"),
+        ("[net]\noui=02:00:00\n", 2, "locally"),
+        ("[net]\noui=1:2:3\n", 2, "not an OUI"),
+        ("[acpi]\noem-id=TOOLONGID\n", 2, "1..6 characters"),
+        ("[acpi]\ncreator-id=AB\n", 2, "exactly 4"),
+        ("[cpu]\nvendor=Intel\n", 2, "exactly 12"),
+        ("[cpu]\nmodel-id-0c1t=x\n", 2, "unknown key"),
+        ("[cpu]\nmodel-id-4c8t=A\nmodel-id-4c9t=B\n", 3, "unknown key"),
+        ("[bios]\nvendor=a\x00b\n", 2, "NUL byte"),
+        # found by the fuzzer: GKeyFile's locale keys escaped the schema
+        ("[net]\n\noui[profile]=52:54:00\n", 3, "localized keys"),
+    ]
+
+    def test_errors_name_file_and_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            for i, (content, line, text) in enumerate(self.CASES):
+                path = os.path.join(d, "bad%d.conf" % i)
+                with open(path, "wb") as f:
+                    f.write(content.encode("latin-1") if "\xc3" not in content
+                            else content.encode("latin-1"))
+                r = run_check([path], "s")
+                with self.subTest(case=content[:40]):
+                    self.assertEqual(r.returncode, 1, r.stdout)
+                    self.assertIn("%s:%d: " % (path, line), r.stderr)
+                    self.assertIn(text, r.stderr)
+                    self.assertEqual(r.stdout, "")
+
+    def test_too_large(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "big.conf")
+            with open(path, "w") as f:
+                f.write("# x\n" * 20000)
+            r = run_check([path])
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("larger than", r.stderr)
+
+    def test_missing_file(self):
+        r = run_check(["/nonexistent/p.conf"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent/p.conf", r.stderr)
+
+
+@unittest.skipUnless(os.environ.get("CLOAK_FUZZER"), "CLOAK_FUZZER not set")
+class FuzzCorpus(unittest.TestCase):
+    def test_replay_corpus(self):
+        """The fuzz target builds and accepts its seed corpus unharmed."""
+        files = PROFILES + sorted(glob.glob(os.path.join(TOP, "tests", "cloak",
+                                                         "corpus", "*")))
+        r = subprocess.run([os.environ["CLOAK_FUZZER"], "-runs=0"] + files,
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+
+
+if __name__ == "__main__":
+    unittest.main()
