@@ -1,0 +1,28 @@
+/*
+ * qemu-cloak: stand-in for the profile accessors until the cloak branch lands
+ *
+ * device-identity.c reads profiles through cloak_profile_get() and
+ * cloak_profile_expand(), which hw/cloak/cloak-profile.c (branch "cloak")
+ * defines.  These weak definitions let the devices branch link on its
+ * own; the real ones override them.  The integrator deletes this file
+ * once both branches are merged.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "hw/cloak/device-identity.h"
+
+__attribute__((weak))
+const char *cloak_profile_get(const CloakProfile *p, const char *group,
+                              const char *key)
+{
+    return NULL;
+}
+
+__attribute__((weak))
+char *cloak_profile_expand(const CloakProfile *p, const char *group,
+                           const char *key, const char *seed)
+{
+    return g_strdup(cloak_profile_get(p, group, key));
+}
