@@ -272,8 +272,8 @@ bool cloak_device_identity_validate(const CloakProfile *profile,
     return ok;
 }
 
-bool cloak_device_identity_apply(const CloakProfile *profile,
-                                 const char *seed, Error **errp)
+bool cloak_device_identity_register(const CloakProfile *profile,
+                                    const char *seed, Error **errp)
 {
     char *parsed[ARRAY_SIZE(identity_keys)] = { NULL };
     size_t i;
@@ -288,6 +288,11 @@ bool cloak_device_identity_apply(const CloakProfile *profile,
     }
     free_parsed(parsed);
     return ok;
+}
+
+void cloak_device_identity_apply(const CloakProfile *profile)
+{
+    cloak_device_identity_register(profile, cloak_seed(), &error_fatal);
 }
 
 /* ---------------------------------------------------------------- check */

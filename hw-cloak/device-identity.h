@@ -18,9 +18,9 @@
 #include "qapi/error.h"
 
 /*
- * Provided by hw/cloak/cloak-profile.h (branch "cloak").  Declared here
- * until that branch is merged; the integrator then replaces these lines
- * with #include "hw/cloak/cloak-profile.h" and deletes
+ * Provided by hw/cloak/cloak-profile.h and hw/cloak/cloak.h (branch
+ * "cloak").  Declared here until that branch is merged; the integrator
+ * then replaces these lines with the two #includes and deletes
  * device-profile-shim.c.
  */
 typedef struct CloakProfile CloakProfile;
@@ -28,6 +28,7 @@ const char *cloak_profile_get(const CloakProfile *p, const char *group,
                               const char *key);
 char *cloak_profile_expand(const CloakProfile *p, const char *group,
                            const char *key, const char *seed);
+const char *cloak_seed(void);
 
 /* The profile group this file reads. */
 #define CLOAK_DEVICE_IDENTITY_GROUP "devices"
@@ -51,17 +52,26 @@ bool cloak_device_identity_validate(const CloakProfile *profile,
                                     Error **errp);
 
 /*
- * cloak_device_identity_apply:
+ * cloak_device_identity_register:
  * Expand every [devices] value @profile sets with the VM's @seed (see
  * cloak_profile_expand), validate it as above, then register it as a
  * default of the properties its key maps to.  Nothing is registered when
- * a value is bad.  Must run before the machine creates its devices
- * (objects created earlier miss global defaults, as with -global); the
- * order relative to the user's -global options does not matter: those
- * always take precedence, and so do properties given on -device.
+ * a value is bad; then returns false and sets @errp.  Must run before the
+ * machine creates its devices (objects created earlier miss global
+ * defaults, as with -global); the order relative to the user's -global
+ * options does not matter: those always take precedence, and so do
+ * properties given on -device.
  */
-bool cloak_device_identity_apply(const CloakProfile *profile,
-                                 const char *seed, Error **errp);
+bool cloak_device_identity_register(const CloakProfile *profile,
+                                    const char *seed, Error **errp);
+
+/*
+ * cloak_device_identity_apply:
+ * cloak_device_identity_register() with the VM's seed (cloak_seed()); a
+ * bad value is fatal, reported like a bad -global.  The entry point the
+ * -cloak code calls once the profile is loaded.
+ */
+void cloak_device_identity_apply(const CloakProfile *profile);
 
 /*
  * cloak_device_identity_set:

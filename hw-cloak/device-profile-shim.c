@@ -1,9 +1,9 @@
 /*
  * qemu-cloak: stand-in for the profile accessors until the cloak branch lands
  *
- * device-identity.c reads profiles through cloak_profile_get() and
- * cloak_profile_expand(), which hw/cloak/cloak-profile.c (branch "cloak")
- * defines.  These weak definitions let the devices branch link on its
+ * device-identity.c reads profiles through cloak_profile_get(),
+ * cloak_profile_expand() and cloak_seed(), which hw/cloak/cloak-profile.c
+ * and hw/cloak/cloak.c (branch "cloak") define.  These weak definitions let the devices branch link on its
  * own; the real ones override them.  The integrator deletes this file
  * once both branches are merged.
  *
@@ -25,4 +25,10 @@ char *cloak_profile_expand(const CloakProfile *p, const char *group,
                            const char *key, const char *seed)
 {
     return g_strdup(cloak_profile_get(p, group, key));
+}
+
+__attribute__((weak))
+const char *cloak_seed(void)
+{
+    return "";
 }
