@@ -61,6 +61,13 @@ class QemuQmp:
         self.stop()
 
     def start(self):
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
         self.tmpdir = tempfile.mkdtemp(prefix="cloak-devices-")
         path = os.path.join(self.tmpdir, "qmp.sock")
         cmd = [self.qemu] + base_args(self.machine) + [
@@ -74,6 +81,7 @@ class QemuQmp:
         while True:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read()
+                self.sock = None
                 raise QmpError("QEMU exited with status %d: %s"
                                % (self.proc.returncode, err.strip()))
             try:
