@@ -17,9 +17,12 @@
 #include "hw/pci/pci.h"
 #include "hw/pci/pci_device.h"
 #include "hw/cloak/device-identity.h"
+#include "hw/cloak/device-props.h"
 
 typedef enum {
     VALUE_TEXT,     /* printable ASCII, 1..max characters */
+    VALUE_SERIAL,   /* as TEXT once expanded; a template expanded per device
+                     * (see cloak_device_default_serial) */
     VALUE_PNP_ID,   /* three letters A-Z */
     VALUE_NUMBER,   /* min..max, decimal or 0x hex */
 } ValueKind;
@@ -44,6 +47,7 @@ typedef struct {
 } IdentityKey;
 
 #define TEXT(len)        { VALUE_TEXT, 1, (len) }
+#define SERIAL(len)      { VALUE_SERIAL, 1, (len) }
 #define PNP_ID           { VALUE_PNP_ID, 3, 3 }
 #define NUMBER(lo, hi)   { VALUE_NUMBER, (lo), (hi) }
 #define T(type, prop)    { (type), (prop) }
@@ -51,6 +55,7 @@ typedef struct {
 /* The five identity properties of an emulated USB device (hw/usb/bus.c). */
 #define USB_KEYS(E, name, type)                                            \
     E(name "-manufacturer", TEXT(126), T(type, "manufacturer"))            \
+    E(name "-serial", SERIAL(126), T(type, "serial"))                      \
     E(name "-product", TEXT(126), T(type, "product"))                      \
     E(name "-vendor-id", NUMBER(1, 0xffff), T(type, "id-vendor"))          \
     E(name "-product-id", NUMBER(0, 0xffff), T(type, "id-product"))        \
@@ -65,6 +70,7 @@ typedef struct {
 #define IDENTITY_KEYS(E)                                                   \
     E("disk-model", TEXT(40), T("ide-hd", "model"))                        \
     E("disk-firmware", TEXT(8), T("ide-hd", "ver"))                        \
+    E("disk-serial", SERIAL(20), T("ide-hd", "serial"))                    \
     E("disk-rotation-rate", NUMBER(0, 0xfffe),                             \
       T("ide-hd", "rotation_rate"), T("scsi-hd", "rotation_rate"))         \
     E("scsi-disk-vendor", TEXT(8), T("scsi-hd", "vendor"))                 \
@@ -72,6 +78,7 @@ typedef struct {
     E("scsi-disk-revision", TEXT(4), T("scsi-hd", "ver"))                  \
     E("cd-model", TEXT(40), T("ide-cd", "model"))                       \
     E("cd-firmware", TEXT(8), T("ide-cd", "ver"), T("scsi-cd", "ver"))  \
+    E("cd-serial", SERIAL(20), T("ide-cd", "serial"))                      \
     E("cd-vendor", TEXT(8), T("ide-cd", "vendor"), T("scsi-cd", "vendor")) \
     E("cd-product", TEXT(16),                                           \
       T("ide-cd", "product"), T("scsi-cd", "product"))                     \
@@ -146,6 +153,7 @@ static char *parse_value(const IdentityKey *k, const char *value,
 
     switch (spec->kind) {
     case VALUE_TEXT:
+    case VALUE_SERIAL:
         if (!*value) {
             error_setg(errp, "[%s] %s: the value is empty",
                        CLOAK_DEVICE_IDENTITY_GROUP, k->key);
@@ -190,10 +198,24 @@ static char *parse_value(const IdentityKey *k, const char *value,
     g_assert_not_reached();
 }
 
+/*
+ * Serial templates by key index, and the profile and seed they expand
+ * with: one device's serial is the template expanded for that device.
+ */
+static char *serial_templates[ARRAY_SIZE(identity_keys)];
+static const CloakProfile *serial_profile;
+static char *serial_seed;
+
 static void register_value(const IdentityKey *k, const char *value)
 {
     size_t i;
 
+    if (k->value.kind == VALUE_SERIAL) {
+        i = k - identity_keys;
+        g_free(serial_templates[i]);
+        serial_templates[i] = g_strdup(value);
+        return;
+    }
     for (i = 0; i < MAX_TARGETS && k->targets[i].type; i++) {
         object_register_sugar_prop(k->targets[i].type, k->targets[i].prop,
                                    value, false);
@@ -249,6 +271,12 @@ static bool parse_profile(const CloakProfile *profile, const char *seed,
         if (!parsed[i]) {
             return false;
         }
+        if (k->value.kind == VALUE_SERIAL) {
+            /* Checked expanded; kept as the template, expanded per device */
+            g_free(parsed[i]);
+            parsed[i] = g_strdup(cloak_profile_get(
+                profile, CLOAK_DEVICE_IDENTITY_GROUP, k->key));
+        }
     }
     return true;
 }
@@ -280,6 +308,9 @@ bool cloak_device_identity_register(const CloakProfile *profile,
     bool ok = parse_profile(profile, seed, parsed, errp);
 
     if (ok) {
+        serial_profile = profile;
+        g_free(serial_seed);
+        serial_seed = g_strdup(seed);
         for (i = 0; i < ARRAY_SIZE(identity_keys); i++) {
             if (parsed[i]) {
                 register_value(&identity_keys[i], parsed[i]);
@@ -295,6 +326,37 @@ void cloak_device_identity_apply(const CloakProfile *profile)
     cloak_device_identity_register(profile, cloak_seed(), &error_fatal);
 }
 
+char *cloak_device_default_serial(DeviceState *dev)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(identity_keys); i++) {
+        const IdentityKey *k = &identity_keys[i];
+        g_autofree char *path = NULL;
+        g_autofree char *purpose = NULL;
+        char *serial;
+
+        if (!serial_templates[i] ||
+            !object_dynamic_cast(OBJECT(dev), k->targets[0].type)) {
+            continue;
+        }
+        if (!serial_profile) {
+            return g_strdup(serial_templates[i]);     /* set(): literal */
+        }
+        /* The device's place in the machine tells devices apart. */
+        path = qdev_get_dev_path(dev);
+        if (!path) {
+            path = object_get_canonical_path(OBJECT(dev));
+        }
+        purpose = g_strdup_printf("%s/%s/%s", CLOAK_DEVICE_IDENTITY_GROUP,
+                                  k->key, path);
+        serial = cloak_template_expand(serial_profile, serial_templates[i],
+                                       purpose, serial_seed ?: "");
+        return serial ?: g_strdup(serial_templates[i]);
+    }
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- check */
 
 typedef enum {
@@ -305,6 +367,11 @@ typedef enum {
     RULE_VENDOR16,  /* leaks if the high 16 bits equal @number */
 } RuleKind;
 
+/*
+ * One guest-visible identity property and how to tell QEMU's value.  The
+ * report names the profile key that sets the property, found in
+ * identity_keys[]; properties no key sets name @remedy instead.
+ */
 typedef struct {
     const char *type;
     const char *prop;
@@ -315,54 +382,48 @@ typedef struct {
     const char *remedy;
 } LeakRule;
 
-/* Remedies: the profile key that sets the value, or what to do instead. */
-#define KEY(k) "set [" CLOAK_DEVICE_IDENTITY_GROUP "] " k
-#define SERIAL_REMEDY "give each device its own serial= (per VM)"
+#define PER_DEVICE(prop) "set " prop "= on each device (a per-VM value)"
 
-#define TEXT_RULE(type, prop, stock, remedy) \
-    { (type), (prop), RULE_TEXT, (stock), 0, 0, (remedy) }
+#define TEXT_RULE(type, prop, stock) \
+    { (type), (prop), RULE_TEXT, (stock), 0, 0, NULL }
 #define SERIAL_RULE(type) \
-    { (type), "serial", RULE_IDE_SERIAL, NULL, 0, 0, SERIAL_REMEDY }
-#define NUMBER_RULE(type, prop, n1, n2, remedy) \
-    { (type), (prop), RULE_NUMBER, NULL, (n1), (n2), (remedy) }
-#define VENDOR16_RULE(type, prop, vendor, remedy) \
-    { (type), (prop), RULE_VENDOR16, NULL, (vendor), 0, (remedy) }
+    { (type), "serial", RULE_IDE_SERIAL, NULL, 0, 0, PER_DEVICE("serial") }
+#define NUMBER_RULE(type, prop, n1, n2) \
+    { (type), (prop), RULE_NUMBER, NULL, (n1), (n2), NULL }
+#define VENDOR16_RULE(type, prop, vendor) \
+    { (type), (prop), RULE_VENDOR16, NULL, (vendor), 0, NULL }
 
 static const LeakRule leak_rules[] = {
-    TEXT_RULE("ide-hd", "model", "QEMU HARDDISK", KEY("disk-model")),
-    TEXT_RULE("ide-hd", "ver", NULL, KEY("disk-firmware")),
+    TEXT_RULE("ide-hd", "model", "QEMU HARDDISK"),
+    TEXT_RULE("ide-hd", "ver", NULL),
     SERIAL_RULE("ide-hd"),
-    TEXT_RULE("ide-cd", "model", "QEMU DVD-ROM", KEY("cd-model")),
-    TEXT_RULE("ide-cd", "ver", NULL, KEY("cd-firmware")),
-    TEXT_RULE("ide-cd", "vendor", "QEMU", KEY("cd-vendor")),
-    TEXT_RULE("ide-cd", "product", "QEMU DVD-ROM", KEY("cd-product")),
+    TEXT_RULE("ide-cd", "model", "QEMU DVD-ROM"),
+    TEXT_RULE("ide-cd", "ver", NULL),
+    TEXT_RULE("ide-cd", "vendor", "QEMU"),
+    TEXT_RULE("ide-cd", "product", "QEMU DVD-ROM"),
     SERIAL_RULE("ide-cd"),
-    TEXT_RULE("ide-cf", "model", "QEMU MICRODRIVE", "set model="),
-    TEXT_RULE("ide-cf", "ver", NULL, "set ver="),
+    TEXT_RULE("ide-cf", "model", "QEMU MICRODRIVE"),
+    TEXT_RULE("ide-cf", "ver", NULL),
     SERIAL_RULE("ide-cf"),
-    TEXT_RULE("scsi-hd", "vendor", "QEMU", KEY("scsi-disk-vendor")),
-    TEXT_RULE("scsi-hd", "product", "QEMU HARDDISK", KEY("scsi-disk-product")),
-    TEXT_RULE("scsi-hd", "ver", NULL, KEY("scsi-disk-revision")),
-    TEXT_RULE("scsi-cd", "vendor", "QEMU", KEY("cd-vendor")),
-    TEXT_RULE("scsi-cd", "product", "QEMU CD-ROM", KEY("cd-product")),
-    TEXT_RULE("scsi-cd", "ver", NULL, KEY("cd-firmware")),
-    TEXT_RULE("nvme", "model", "QEMU NVMe Ctrl", KEY("nvme-model")),
-    TEXT_RULE("nvme", "firmware-rev", QEMU_VERSION, KEY("nvme-firmware")),
-    TEXT_RULE("nvme", "subnqn", "nqn.2019-08.org.qemu:<serial>",
-              "set subnqn= (per VM)"),
-    NUMBER_RULE("nvme", "ieee-oui", 0x525400, 0x0002b3, KEY("nvme-ieee-oui")),
-    TEXT_RULE("pci-vga", "edid-vendor", "RHT", KEY("edid-vendor")),
-    TEXT_RULE("pci-vga", "edid-name", "QEMU Monitor", KEY("edid-name")),
-    NUMBER_RULE("pci-vga", "edid-product-id", 0x1234, 0x1234,
-                KEY("edid-product-id")),
-    TEXT_RULE("bochs-display", "edid-vendor", "RHT", KEY("edid-vendor")),
-    TEXT_RULE("bochs-display", "edid-name", "QEMU Monitor", KEY("edid-name")),
-    NUMBER_RULE("bochs-display", "edid-product-id", 0x1234, 0x1234,
-                KEY("edid-product-id")),
-    VENDOR16_RULE("hda-audio", "vendor-id", 0x1af4,
-                  KEY("hda-codec-vendor-id")),
-    VENDOR16_RULE("hda-audio", "subsystem-id", 0x1af4,
-                  KEY("hda-codec-subsystem-id")),
+    TEXT_RULE("scsi-hd", "vendor", "QEMU"),
+    TEXT_RULE("scsi-hd", "product", "QEMU HARDDISK"),
+    TEXT_RULE("scsi-hd", "ver", NULL),
+    TEXT_RULE("scsi-cd", "vendor", "QEMU"),
+    TEXT_RULE("scsi-cd", "product", "QEMU CD-ROM"),
+    TEXT_RULE("scsi-cd", "ver", NULL),
+    TEXT_RULE("nvme", "model", "QEMU NVMe Ctrl"),
+    TEXT_RULE("nvme", "firmware-rev", QEMU_VERSION),
+    { "nvme", "subnqn", RULE_TEXT, "nqn.2019-08.org.qemu:<serial>", 0, 0,
+      PER_DEVICE("subnqn") },
+    NUMBER_RULE("nvme", "ieee-oui", 0x525400, 0x0002b3),
+    TEXT_RULE("pci-vga", "edid-vendor", "RHT"),
+    TEXT_RULE("pci-vga", "edid-name", "QEMU Monitor"),
+    NUMBER_RULE("pci-vga", "edid-product-id", 0x1234, 0x1234),
+    TEXT_RULE("bochs-display", "edid-vendor", "RHT"),
+    TEXT_RULE("bochs-display", "edid-name", "QEMU Monitor"),
+    NUMBER_RULE("bochs-display", "edid-product-id", 0x1234, 0x1234),
+    VENDOR16_RULE("hda-audio", "vendor-id", 0x1af4),
+    VENDOR16_RULE("hda-audio", "subsystem-id", 0x1af4),
 };
 
 /* Device models that are QEMU's whatever their properties say. */
@@ -395,6 +456,37 @@ typedef struct {
     GString *text;
     unsigned count;
 } LeakReport;
+
+/* The profile key that sets @prop on @obj's type, or NULL. */
+static const char *key_for(Object *obj, const char *prop)
+{
+    size_t i, t;
+
+    for (i = 0; i < ARRAY_SIZE(identity_keys); i++) {
+        const IdentityKey *k = &identity_keys[i];
+
+        for (t = 0; t < MAX_TARGETS && k->targets[t].type; t++) {
+            if (!strcmp(k->targets[t].prop, prop) &&
+                object_dynamic_cast(obj, k->targets[t].type)) {
+                return k->key;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* What sets @prop: its profile key, else @fallback or "set prop=". */
+static char *remedy_for(Object *obj, const char *prop, const char *fallback)
+{
+    const char *key = key_for(obj, prop);
+
+    if (key) {
+        return g_strdup_printf("set [%s] %s", CLOAK_DEVICE_IDENTITY_GROUP,
+                               key);
+    }
+    return fallback ? g_strdup(fallback)
+                    : g_strdup_printf("set %s= on the device", prop);
+}
 
 static void report_leak(LeakReport *r, Object *obj, const char *what,
                         const char *value, const char *remedy)
@@ -435,6 +527,7 @@ static void check_rule(LeakReport *r, Object *obj, const LeakRule *rule)
     g_autofree char *text = NULL;
     const char *what = rule->prop;
     const char *stock = rule->stock ?: qemu_hw_version();
+    g_autofree char *remedy = remedy_for(obj, rule->prop, rule->remedy);
     uint64_t num;
 
     if (!object_property_find(obj, rule->prop)) {
@@ -445,31 +538,31 @@ static void check_rule(LeakReport *r, Object *obj, const LeakRule *rule)
         text = object_property_get_str(obj, rule->prop, NULL);
         if (!text || !*text) {
             g_autofree char *shown = g_strdup_printf("unset (\"%s\")", stock);
-            report_leak(r, obj, what, shown, rule->remedy);
+            report_leak(r, obj, what, shown, remedy);
         } else if (contains_qemu(text) || !strcmp(text, stock)) {
             g_autofree char *shown = g_strdup_printf("\"%s\"", text);
-            report_leak(r, obj, what, shown, rule->remedy);
+            report_leak(r, obj, what, shown, remedy);
         }
         break;
     case RULE_IDE_SERIAL:
         text = object_property_get_str(obj, rule->prop, NULL);
         if (!text || !*text || is_ide_default_serial(text)) {
             g_autofree char *shown = g_strdup_printf("\"%s\"", text ?: "");
-            report_leak(r, obj, what, shown, rule->remedy);
+            report_leak(r, obj, what, shown, remedy);
         }
         break;
     case RULE_NUMBER:
         num = object_property_get_uint(obj, rule->prop, NULL);
         if (num == rule->number || num == rule->number2) {
             g_autofree char *shown = g_strdup_printf("0x%" PRIx64, num);
-            report_leak(r, obj, what, shown, rule->remedy);
+            report_leak(r, obj, what, shown, remedy);
         }
         break;
     case RULE_VENDOR16:
         num = object_property_get_uint(obj, rule->prop, NULL);
         if ((num >> 16) == rule->number) {
             g_autofree char *shown = g_strdup_printf("0x%08" PRIx64, num);
-            report_leak(r, obj, what, shown, rule->remedy);
+            report_leak(r, obj, what, shown, remedy);
         }
         break;
     }
@@ -483,35 +576,35 @@ static bool edid_enabled(Object *obj)
 
 static void check_usb(LeakReport *r, Object *obj)
 {
-    g_autofree char *manufacturer = NULL;
-    g_autofree char *product = NULL;
-    g_autofree char *serial = NULL;
+    static const char *const strings[] = { "manufacturer", "product" };
     uint64_t vendor = object_property_get_uint(obj, "id-vendor", NULL);
+    g_autofree char *serial = NULL;
+    size_t i;
 
     if (vendor > 0xffff) {
         return;     /* no emulated descriptors (usb-host) */
     }
+    /* 0627: QEMU's HID devices; 46f4: CRC16 of "QEMU" (storage, audio) */
     if (vendor == 0x0627 || vendor == 0x46f4) {
         g_autofree char *shown = g_strdup_printf("0x%04" PRIx64, vendor);
-        report_leak(r, obj, "id-vendor", shown, "set the device's "
-                    "usb-*-vendor-id and usb-*-product-id keys");
+        g_autofree char *remedy = remedy_for(obj, "id-vendor", NULL);
+
+        report_leak(r, obj, "id-vendor", shown, remedy);
     }
-    manufacturer = object_property_get_str(obj, "manufacturer", NULL);
-    if (manufacturer && contains_qemu(manufacturer)) {
-        g_autofree char *shown = g_strdup_printf("\"%s\"", manufacturer);
-        report_leak(r, obj, "manufacturer", shown,
-                    "set the device's usb-*-manufacturer key");
-    }
-    product = object_property_get_str(obj, "product", NULL);
-    if (product && contains_qemu(product)) {
-        g_autofree char *shown = g_strdup_printf("\"%s\"", product);
-        report_leak(r, obj, "product", shown,
-                    "set the device's usb-*-product key");
+    for (i = 0; i < ARRAY_SIZE(strings); i++) {
+        g_autofree char *text = object_property_get_str(obj, strings[i],
+                                                        NULL);
+        if (text && contains_qemu(text)) {
+            g_autofree char *shown = g_strdup_printf("\"%s\"", text);
+            g_autofree char *remedy = remedy_for(obj, strings[i], NULL);
+
+            report_leak(r, obj, strings[i], shown, remedy);
+        }
     }
     serial = object_property_get_str(obj, "serial", NULL);
     if (!serial || !*serial) {
         report_leak(r, obj, "serial", "unset (QEMU's fixed number plus the "
-                    "port path)", SERIAL_REMEDY);
+                    "port path)", PER_DEVICE("serial"));
     }
 }
 
@@ -544,6 +637,7 @@ static void check_pci(LeakReport *r, Object *obj)
             "%04x:%04x", 0x1af4,
             pci_get_word(pci->config + PCI_SUBSYSTEM_ID));
         report_leak(r, obj, "PCI subsystem", shown,
+                    "set [" CLOAK_DEVICE_IDENTITY_GROUP "] "
                     "pci-subsystem-vendor-id and pci-subsystem-id");
     }
 }

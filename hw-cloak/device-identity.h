@@ -28,6 +28,8 @@ const char *cloak_profile_get(const CloakProfile *p, const char *group,
                               const char *key);
 char *cloak_profile_expand(const CloakProfile *p, const char *group,
                            const char *key, const char *seed);
+char *cloak_template_expand(const CloakProfile *p, const char *tmpl,
+                            const char *purpose, const char *seed);
 const char *cloak_seed(void);
 
 /* The profile group this file reads. */
@@ -55,7 +57,10 @@ bool cloak_device_identity_validate(const CloakProfile *profile,
  * cloak_device_identity_register:
  * Expand every [devices] value @profile sets with the VM's @seed (see
  * cloak_profile_expand), validate it as above, then register it as a
- * default of the properties its key maps to.  Nothing is registered when
+ * default of the properties its key maps to.  Serial keys (disk-serial,
+ * cd-serial, usb-*-serial) are templates expanded per device instead (see
+ * cloak_device_default_serial in device-props.h); @profile must then
+ * outlive the machine.  Nothing is registered when
  * a value is bad; then returns false and sets @errp.  Must run before the
  * machine creates its devices (objects created earlier miss global
  * defaults, as with -global); the order relative to the user's -global

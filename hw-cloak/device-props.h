@@ -59,4 +59,14 @@ void cloak_usb_identity_patch_id(const USBDevice *dev, USBDescID *id);
  */
 bool cloak_edid_info_check(const qemu_edid_info *info, Error **errp);
 
+/*
+ * The serial a device gets when the user set none, or NULL for QEMU's own
+ * ("QM00001", USB "28754-<path>"): the profile's per-device template
+ * (disk-serial, cd-serial, usb-*-serial) expanded with the VM's seed and
+ * the device's place in the machine, so each disk of each VM differs and
+ * stays the same from boot to boot.  Called where IDE and USB devices
+ * make their default serial; the caller owns the string.
+ */
+char *cloak_device_default_serial(DeviceState *dev);
+
 #endif /* HW_CLOAK_DEVICE_PROPS_H */
