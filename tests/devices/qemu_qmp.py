@@ -29,6 +29,24 @@ def base_args(machine="q35"):
                               "-serial", "none", "-nic", "none"]
 
 
+_has_cloak = {}
+
+
+def has_cloak_option(qemu):
+    """Whether qemu has -cloak (qemu-cloak with the cloak code merged)."""
+    if qemu not in _has_cloak:
+        proc = subprocess.run([qemu, "-cloak", "help"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=30)
+        _has_cloak[qemu] = proc.returncode == 0
+    return _has_cloak[qemu]
+
+
+def stock_args(qemu):
+    """Arguments for QEMU's own identities: -cloak off where it exists."""
+    return ["-cloak", "off"] if has_cloak_option(qemu) else []
+
+
 def run_qemu_expect_failure(qemu, args, timeout=30):
     """Run QEMU that should refuse args; return (exit status, stderr)."""
     proc = subprocess.run([qemu] + base_args() + ["-S"] + list(args),

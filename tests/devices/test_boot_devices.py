@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 
 import cloakguest  # noqa: E402
 import guest_overlay  # noqa: E402
+from qemu_qmp import has_cloak_option, stock_args  # noqa: E402
 
 BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(TOP, "build"))
 QEMU = os.environ.get("QEMU_BIN",
@@ -214,20 +215,12 @@ def boot(extra_args, log_name):
     return GuestView(report)
 
 
-def has_cloak_option():
-    import subprocess
-    proc = subprocess.run([QEMU, "-cloak", "help"], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=30)
-    return proc.returncode == 0
-
-
 class StockIdentities(unittest.TestCase):
     """No identity property set: the guest sees QEMU's values."""
 
     @classmethod
     def setUpClass(cls):
-        cls.g = boot(devices(), "stock")
+        cls.g = boot(stock_args(QEMU) + devices(), "stock")
 
     def test_ata_disk(self):
         d = self.g.block("QEMU HARDDISK")
@@ -286,7 +279,8 @@ class ConfiguredIdentities(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.g = boot(IDENTITY_GLOBALS + devices(IDENTITY), "configured")
+        cls.g = boot(stock_args(QEMU) + IDENTITY_GLOBALS + devices(IDENTITY),
+                     "configured")
 
     def test_ata_disk(self):
         d = self.g.block("ST1000DM010-2EP102")
@@ -358,6 +352,7 @@ PROFILE = """\
 [devices]
 disk-model=WDC WD10EZEX-08WN4A0
 disk-firmware=01.01A01
+disk-serial=WD-WCC{D:8}
 cd-model=HL-DT-ST DVD+-RW GU90N
 cd-vendor=HL-DT-ST
 cd-product=DVD+-RW GU90N
@@ -366,6 +361,7 @@ usb-tablet-manufacturer=Wacom Co.,Ltd.
 usb-tablet-product=Wacom One
 usb-tablet-vendor-id=0x056a
 usb-tablet-product-id=0x037a
+usb-tablet-serial={A:10}
 pci-subsystem-vendor-id=0x1028
 pci-subsystem-id=0x0970
 edid-vendor=DEL
@@ -380,7 +376,7 @@ class ProfileIdentities(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not has_cloak_option():
+        if not has_cloak_option(QEMU):
             raise unittest.SkipTest("this QEMU has no -cloak option (the "
                                     "cloak branch is not merged)")
         cls.tmp = tempfile.TemporaryDirectory()
@@ -405,6 +401,7 @@ class ProfileIdentities(unittest.TestCase):
     def test_disks(self):
         d = self.g.block("WDC WD10EZEX-08WN4A0")
         self.assertEqual(self.g.get(d + ".ata.firmware"), "01.01A01")
+        self.assertRegex(self.g.get(d + ".ata.serial"), r"^WD-WCC\d{8}$")
         cd = self.g.block("HL-DT-ST DVD+-RW GU90N")
         self.assertEqual(self.g.get(cd + ".vendor"), "HL-DT-ST")
 
@@ -414,7 +411,9 @@ class ProfileIdentities(unittest.TestCase):
         self.assertEqual(self.g.get(n + ".firmware_rev"), "FROMDEV")
 
     def test_usb_pci_edid_hda(self):
-        self.assertEqual(self.g.usb("056a")["product"], "Wacom One")
+        tablet = self.g.usb("056a")
+        self.assertEqual(tablet["product"], "Wacom One")
+        self.assertRegex(tablet["serial"], r"^[A-Z0-9]{10}$")
         ids = self.g.pci("0x8086", "0x2922")
         self.assertEqual(ids["subsystem_vendor"], "0x1028")
         e = edid_summary(self.g.display_edid())

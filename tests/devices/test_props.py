@@ -20,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from qemu_qmp import QemuQmp, QmpError, run_qemu_expect_failure  # noqa: E402
+from qemu_qmp import (QemuQmp, has_cloak_option,  # noqa: E402
+                      run_qemu_expect_failure, stock_args)
 
 QEMU = os.environ.get("QEMU_BIN",
                       os.path.join(TOP, "build/qemu-build/qemu-system-x86_64"))
@@ -51,7 +52,8 @@ class StockDefaults(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.vm = QemuQmp(QEMU, disk("hd") + disk("nv") + disk("st") + [
+        cls.vm = QemuQmp(QEMU, stock_args(QEMU) + disk("hd") + disk("nv") +
+                         disk("st") + [
             "-device", "ide-hd,id=hd,drive=hd,bus=ide.0",
             "-device", "ide-cd,id=cd,bus=ide.1",
             "-device", "nvme,id=nv,drive=nv,serial=NV1",
@@ -166,7 +168,7 @@ class Overrides(unittest.TestCase):
             "-device", "e1000,id=nic,default-subsystem-vendor-id=0x1028,"
                        "default-subsystem-id=0x0970",
         ]
-        with QemuQmp(QEMU, args) as vm:
+        with QemuQmp(QEMU, stock_args(QEMU) + args) as vm:
             def get(dev, prop):
                 return vm.qom_get(DEV + dev, prop)
             self.assertEqual(get("hd", "model"), "ST1000DM010-2EP102")
@@ -201,7 +203,7 @@ class Precedence(unittest.TestCase):
             "-device", "usb-tablet,id=t1",
             "-device", "usb-tablet,id=t2,product=From Device",
         ]
-        with QemuQmp(QEMU, args) as vm:
+        with QemuQmp(QEMU, stock_args(QEMU) + args) as vm:
             devs = pci_devices(vm)
             mch = devs[(0, 0)]["id"]
             self.assertEqual((mch["subsystem-vendor"], mch["subsystem"]),
@@ -248,7 +250,8 @@ class BadValues(unittest.TestCase):
     def test_cases(self):
         for args, needle in self.CASES:
             with self.subTest(args=args):
-                status, stderr = run_qemu_expect_failure(QEMU, args)
+                status, stderr = run_qemu_expect_failure(
+                    QEMU, stock_args(QEMU) + args)
                 self.assertNotEqual(status, 0, stderr)
                 self.assertIn(needle, stderr)
                 self.assertNotIn("Aborted", stderr)
@@ -293,7 +296,7 @@ class EdidBytes(unittest.TestCase):
     """The EDID bytes a guest reads from the std VGA's MMIO BAR."""
 
     def edid(self, args):
-        with QemuQmp(QEMU, args, paused=False) as vm:
+        with QemuQmp(QEMU, stock_args(QEMU) + args, paused=False) as vm:
             return read_edid(vm)
 
     def test_stock(self):
@@ -314,6 +317,117 @@ class EdidBytes(unittest.TestCase):
         self.assertEqual(sum(edid) % 256, 0, "checksum")
         self.assertEqual(edid_fields(edid),
                          ("DEL", 0xa0c4, 12345678, 12, 2020, "DELL P2419H"))
+
+
+def profile_with_devices(tmpdir, devices_group, name="devices-test"):
+    """A shipped profile with its [devices] group replaced."""
+    base = os.path.join(TOP, "hw-cloak", "profiles", "dell-optiplex-7070.conf")
+    with open(base) as f:
+        text = f.read()
+    text = re.sub(r"(?ms)^\[devices\].*?(?=^\[|\Z)", "", text)
+    path = os.path.join(tmpdir, name + ".conf")
+    with open(path, "w") as f:
+        f.write(text + "\n[devices]\n" + devices_group)
+    return path
+
+
+class ProfileDefaults(unittest.TestCase):
+    """-cloak: the profile's [devices] group as property defaults."""
+
+    GROUP = """\
+disk-model=WDC WD10EZEX-08WN4A0
+disk-serial=WD-WCC{D:8}
+cd-vendor=HL-DT-ST
+usb-tablet-product=Wacom One
+usb-tablet-serial={A:10}
+pci-subsystem-vendor-id=0x1028
+hda-codec-vendor-id=0x10ec0887
+"""
+
+    @classmethod
+    def setUpClass(cls):
+        if not has_cloak_option(QEMU):
+            raise unittest.SkipTest("this QEMU has no -cloak option (the "
+                                    "cloak branch is not merged)")
+        import tempfile
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.profile = profile_with_devices(cls.tmp.name, cls.GROUP)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def boot(self, seed, extra=()):
+        args = ["-cloak", "on,profile=%s,seed=%s" % (self.profile, seed)]
+        args += disk("a") + disk("b") + [
+            "-device", "ide-hd,id=h0,drive=a,bus=ide.0",
+            "-device", "ide-hd,id=h1,drive=b,bus=ide.1",
+            "-device", "ide-cd,id=cd,bus=ide.2",
+            "-device", "qemu-xhci",
+            "-device", "usb-tablet,id=t",
+            "-device", "ich9-intel-hda",
+            "-device", "hda-duplex,id=codec",
+            "-device", "e1000,id=nic",
+        ] + list(extra)
+        with QemuQmp(QEMU, args) as vm:
+            props = {(d, p): vm.qom_get(DEV + d, p) for d, p in (
+                ("h0", "model"), ("h0", "serial"), ("h1", "serial"),
+                ("cd", "vendor"), ("t", "product"), ("t", "serial"),
+                ("codec", "vendor-id"), ("nic", "default-subsystem-vendor-id"))}
+            props["pci"] = pci_by_qdev_id(vm, "nic")["id"]["subsystem-vendor"]
+            return props
+
+    def test_defaults_and_serials(self):
+        one = self.boot("one")
+        self.assertEqual(one[("h0", "model")], "WDC WD10EZEX-08WN4A0")
+        self.assertEqual(one[("cd", "vendor")], "HL-DT-ST")
+        self.assertEqual(one[("t", "product")], "Wacom One")
+        self.assertEqual(one[("codec", "vendor-id")], 0x10ec0887)
+        self.assertEqual(one["pci"], 0x1028)
+        self.assertRegex(one[("h0", "serial")], r"^WD-WCC\d{8}$")
+        self.assertRegex(one[("t", "serial")], r"^[A-Z0-9]{10}$")
+        # one serial per device, the same on every start, another per VM
+        self.assertNotEqual(one[("h0", "serial")], one[("h1", "serial")])
+        self.assertEqual(self.boot("one"), one)
+        two = self.boot("two")
+        self.assertNotEqual(two[("h0", "serial")], one[("h0", "serial")])
+        self.assertNotEqual(two[("t", "serial")], one[("t", "serial")])
+
+    def test_user_settings_win(self):
+        got = self.boot("one", [
+            "-global", "ide-hd.model=FROM GLOBAL",
+            "-global", "ide-hd.serial=GLOBALSERIAL",
+            "-global", "usb-tablet.product=From Global",
+            "-global", "pci-device.default-subsystem-vendor-id=0x17aa",
+        ])
+        self.assertEqual(got[("h0", "model")], "FROM GLOBAL")
+        self.assertEqual(got[("h0", "serial")], "GLOBALSERIAL")
+        self.assertEqual(got[("t", "product")], "From Global")
+        self.assertEqual(got["pci"], 0x17aa)
+
+    def test_cloak_off_is_stock(self):
+        args = stock_args(QEMU) + disk("a") + [
+            "-device", "ide-hd,id=h0,drive=a,bus=ide.0"]
+        with QemuQmp(QEMU, args) as vm:
+            self.assertEqual(vm.qom_get(DEV + "h0", "model"), "")
+            self.assertRegex(vm.qom_get(DEV + "h0", "serial"), r"^QM\d{5}$")
+
+    def test_bad_values(self):
+        cases = [
+            ("disk-firmware=TOOLONGFW\n", "disk-firmware"),
+            ("pci-subsystem-id=0x10000\n", "pci-subsystem-id"),
+            ("edid-vendor=Dell\n", "edid-vendor"),
+            ("disk-serial={D:21}\n", "disk-serial"),
+            ("no-such-key=1\n", "no-such-key"),
+        ]
+        for n, (group, needle) in enumerate(cases):
+            with self.subTest(group=group):
+                path = profile_with_devices(self.tmp.name, group, "bad%d" % n)
+                status, stderr = run_qemu_expect_failure(
+                    QEMU, ["-cloak", "on,profile=%s,seed=x" % path])
+                self.assertNotEqual(status, 0, stderr)
+                self.assertIn(needle, stderr)
+                self.assertNotIn("Aborted", stderr)
 
 
 if __name__ == "__main__":
