@@ -19,10 +19,13 @@
 #include "hw/cloak/device-identity.h"
 #include "hw/cloak/device-props.h"
 
+/*
+ * VALUE_SERIAL is checked like VALUE_TEXT once expanded, but registered as
+ * a template that cloak_device_default_serial() expands per device.
+ */
 typedef enum {
     VALUE_TEXT,     /* printable ASCII, 1..max characters */
-    VALUE_SERIAL,   /* as TEXT once expanded; a template expanded per device
-                     * (see cloak_device_default_serial) */
+    VALUE_SERIAL,   /* a per-device template, TEXT once expanded */
     VALUE_PNP_ID,   /* three letters A-Z */
     VALUE_NUMBER,   /* min..max, decimal or 0x hex */
 } ValueKind;
@@ -359,9 +362,12 @@ char *cloak_device_default_serial(DeviceState *dev)
 
 /* ---------------------------------------------------------------- check */
 
+/*
+ * RULE_TEXT leaks if the value is unset (then @stock applies), equal to
+ * @stock, or names QEMU.
+ */
 typedef enum {
-    RULE_TEXT,      /* leaks if unset (then @stock applies), equal to
-                     * @stock, or containing "QEMU" */
+    RULE_TEXT,
     RULE_IDE_SERIAL, /* leaks if unset or QEMU's "QM%05d" */
     RULE_NUMBER,    /* leaks if equal to @number or @number2 */
     RULE_VENDOR16,  /* leaks if the high 16 bits equal @number */
@@ -453,8 +459,7 @@ static const struct {
 };
 
 typedef struct {
-    GString *text;
-    unsigned count;
+    GPtrArray *lines;
 } LeakReport;
 
 /* The profile key that sets @prop on @obj's type, or NULL. */
@@ -493,10 +498,10 @@ static void report_leak(LeakReport *r, Object *obj, const char *what,
 {
     g_autofree char *path = object_get_canonical_path(obj);
 
-    g_string_append_printf(r->text, "%s%s (%s): %s %s: %s",
-                           r->count ? "\n" : "", path ?: "?",
-                           object_get_typename(obj), what, value, remedy);
-    r->count++;
+    g_ptr_array_add(r->lines, g_strdup_printf("%s (%s): %s %s: %s",
+                                              path ?: "?",
+                                              object_get_typename(obj), what,
+                                              value, remedy));
 }
 
 static bool contains_qemu(const char *s)
@@ -676,15 +681,27 @@ static int check_object(Object *obj, void *opaque)
     return 0;
 }
 
-bool cloak_device_identity_check(Error **errp)
+GPtrArray *cloak_device_identity_leaks(void)
 {
-    LeakReport r = { .text = g_string_new(NULL) };
+    LeakReport r = { .lines = g_ptr_array_new_with_free_func(g_free) };
 
     object_child_foreach_recursive(qdev_get_machine(), check_object, &r);
-    if (r.count) {
-        error_setg(errp, "%u device identit%s still QEMU's:\n%s", r.count,
-                   r.count == 1 ? "y is" : "ies are", r.text->str);
+    return r.lines;
+}
+
+bool cloak_device_identity_check(Error **errp)
+{
+    g_autoptr(GPtrArray) leaks = cloak_device_identity_leaks();
+    guint i;
+
+    if (!leaks->len) {
+        return true;
     }
-    g_string_free(r.text, true);
-    return r.count == 0;
+    error_setg(errp, "%u device identit%s still QEMU's", leaks->len,
+               leaks->len == 1 ? "y is" : "ies are");
+    for (i = 0; i < leaks->len; i++) {
+        error_append_hint(errp, "  %s\n",
+                          (const char *)g_ptr_array_index(leaks, i));
+    }
+    return false;
 }

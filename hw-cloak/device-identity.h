@@ -89,20 +89,29 @@ bool cloak_device_identity_set(const char *key, const char *value,
                                Error **errp);
 
 /*
- * cloak_device_identity_check:
- * Walk every realized device of the current machine and report each
- * device identity the guest can read that still is QEMU's own: a QEMU
- * string or ID left at its stock value (or containing "QEMU"), a default
- * per-VM serial ("QM00001", USB "28754-..."), QEMU's default PCI subsystem
- * 1af4:1100, and device models that are QEMU's by choice (virtio and
- * other 1af4/1b36 devices, std VGA 1234:1111, pvpanic, vmgenid, ...).
+ * cloak_device_identity_leaks:
+ * Walk every realized device of the current machine and list each device
+ * identity the guest can read that still is QEMU's own: a QEMU string or
+ * ID left at its stock value (or naming QEMU), a default per-VM serial
+ * ("QM00001", USB "28754-..."), QEMU's default PCI subsystem 1af4:1100,
+ * and device models that are QEMU's by choice (virtio and other
+ * 1af4/1b36 devices, std VGA 1234:1111, pvpanic, vmgenid, ...).
  *
- * Returns true when nothing leaks.  Otherwise returns false and, when
- * @errp is not NULL, sets it to one error whose message has one line per
- * leak, "<qom-path> (<type>): <what> <value>: <remedy>".
+ * Returns one string per leak, "<qom-path> (<type>): <what> <value>:
+ * <remedy>", where the remedy names the [devices] key that sets the value
+ * when there is one; an empty array when nothing leaks.  The caller frees
+ * the array (g_ptr_array_unref; it frees its strings).
  *
  * Call it once the machine is complete, e.g. from a machine-init-done
  * notifier (strict mode); devices hot-plugged later are not covered.
+ */
+GPtrArray *cloak_device_identity_leaks(void);
+
+/*
+ * cloak_device_identity_check:
+ * The same walk.  Returns true when nothing leaks; otherwise returns false
+ * and sets @errp to "N device identities are still QEMU's", with one hint
+ * line per leak (printed by error_report_err()).
  */
 bool cloak_device_identity_check(Error **errp);
 

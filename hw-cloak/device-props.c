@@ -116,8 +116,9 @@ bool cloak_usb_identity_realize(USBDevice *dev, Error **errp)
     return true;
 }
 
-void cloak_usb_identity_patch_id(const USBDevice *dev, USBDescID *id)
+void cloak_usb_identity_desc_id(USBDevice *dev, USBDescID *id)
 {
+    *id = usb_device_get_usb_desc(dev)->id;
     if (dev->id_vendor <= UINT16_MAX) {
         id->idVendor = dev->id_vendor;
     }

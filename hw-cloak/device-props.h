@@ -45,11 +45,12 @@ bool cloak_prop_check_id(const char *prop, uint32_t value, uint32_t unset,
  * descriptors carrying the strings set, installs the string overrides and
  * fills unset properties with the effective values, so qom-get shows what
  * the guest reads.  On failure the caller unrealizes the device.
- * cloak_usb_identity_patch_id: when the guest reads the device descriptor.
+ * cloak_usb_identity_desc_id: the idVendor, idProduct, bcdDevice and
+ * string indexes for the device descriptor the guest reads.
  */
 bool cloak_usb_identity_check(USBDevice *dev, Error **errp);
 bool cloak_usb_identity_realize(USBDevice *dev, Error **errp);
-void cloak_usb_identity_patch_id(const USBDevice *dev, USBDescID *id);
+void cloak_usb_identity_desc_id(USBDevice *dev, USBDescID *id);
 
 /*
  * EDID (display devices with DEFINE_EDID_PROPERTIES): edid-vendor must be
