@@ -608,8 +608,11 @@ static void check_usb(LeakReport *r, Object *obj)
     }
     serial = object_property_get_str(obj, "serial", NULL);
     if (!serial || !*serial) {
+        g_autofree char *remedy = remedy_for(obj, "serial",
+                                             PER_DEVICE("serial"));
+
         report_leak(r, obj, "serial", "unset (QEMU's fixed number plus the "
-                    "port path)", PER_DEVICE("serial"));
+                    "port path)", remedy);
     }
 }
 
