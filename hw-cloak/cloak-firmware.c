@@ -30,15 +30,9 @@
 #include "hw/boards.h"
 #include "hw/pci/pci_device.h"
 #include "hw/pci/pci_ids.h"
+#include "hw/cloak/cloak.h"
 #include "hw/cloak/cloak-firmware.h"
 #include "hw/cloak/cloak-firmware-config.h"
-
-/*
- * hw-cloak/cloak.c: false under "-cloak off".  Weak, so that this file
- * also links without the cloak's option code; without it the cleaned
- * firmware is always in use.
- */
-bool cloak_is_enabled(void) __attribute__((weak));
 
 static bool cloak_firmware_active;
 
@@ -72,7 +66,7 @@ void cloak_firmware_machine_init(MachineState *ms)
     g_autofree char *bios = NULL;
     g_autofree char *base = NULL;
 
-    if (cloak_is_enabled && !cloak_is_enabled()) {
+    if (!cloak_is_enabled()) {
         return;
     }
     if (!object_dynamic_cast(OBJECT(ms), "x86-machine")) {

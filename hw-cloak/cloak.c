@@ -25,6 +25,7 @@
 #include "system/tcg.h"
 #include "hw/cloak/cloak.h"
 #include "hw/cloak/cloak-internal.h"
+#include "hw/cloak/device-identity.h"
 #include "hw/cloak/cloak-config.h"
 
 #define CLOAK_DEFAULT_PROFILE "dell-optiplex-7070"
@@ -192,9 +193,7 @@ static CloakProfile *load_profile(const char *spec, Error **errp)
         }
         name = g_strdup(spec);
     }
-    if (cloak_device_identity_keys) {
-        cloak_profile_set_device_keys(cloak_device_identity_keys);
-    }
+    cloak_profile_set_device_keys(cloak_device_identity_keys);
     p = cloak_profile_load_file(name, path, &gerr);
     if (!p) {
         error_setg(errp, "-cloak: profile %s", gerr->message);
@@ -409,10 +408,7 @@ void cloak_machine_created(MachineState *ms, Error **errp)
     choose_seed();
     derive_uuid();
     apply_machine_defaults(ms, errp);
-    if (cloak_device_identity_apply) {
-        /* Integration point with hw-cloak/device-identity.c */
-        cloak_device_identity_apply(cloak.profile);
-    }
+    cloak_device_identity_apply(cloak.profile);
     cloak_strict_register();
 }
 

@@ -76,13 +76,5 @@ void cloak_smbios_fixup(struct smbios_structure_header *hdr);
 /* hw/smbios: builds the structures QEMU has no code for (type 7). */
 void cloak_smbios_build_extra(MachineState *ms);
 
-/*
- * Provided by hw-cloak/device-identity.c (the device identity code):
- * registers the [devices] values as global property defaults.  Declared
- * weak so that this code links without it.
- */
-void cloak_device_identity_apply(const CloakProfile *profile)
-    __attribute__((weak));
-extern const char *const cloak_device_identity_keys[] __attribute__((weak));
 
 #endif
