@@ -370,6 +370,21 @@ static void check_strings(Object *obj)
     }
 }
 
+static int check_nic(Object *obj, void *opaque)
+{
+    g_autofree char *mac = NULL;
+
+    if (object_dynamic_cast(obj, TYPE_DEVICE) &&
+        object_property_find(obj, "mac")) {
+        mac = object_property_get_str(obj, "mac", NULL);
+    }
+    if (mac && g_str_has_prefix(mac, "52:54:00")) {
+        leak("NIC %s (%s) has mac=%s, QEMU's prefix", device_name(obj),
+             object_get_typename(obj), mac);
+    }
+    return 0;
+}
+
 static int check_object(Object *obj, void *opaque)
 {
     static const char *const forbidden[][2] = {
@@ -426,7 +441,17 @@ static void strict_check(Notifier *notifier, void *data)
     check_cpu();
     check_machine(ms);
     check_smbios();
-    object_child_foreach_recursive(OBJECT(ms), check_object, NULL);
+    if (cloak_device_identity_leaks) {
+        /* The device identity code knows every device's defaults. */
+        g_autoptr(GPtrArray) devices = cloak_device_identity_leaks();
+
+        for (guint i = 0; i < devices->len; i++) {
+            leak("%s", (char *)devices->pdata[i]);
+        }
+        object_child_foreach_recursive(OBJECT(ms), check_nic, NULL);
+    } else {
+        object_child_foreach_recursive(OBJECT(ms), check_object, NULL);
+    }
     check_firmware(ms);
     if (leaks->len) {
         error_report("-cloak strict: %u artifact%s would leak with profile "

@@ -84,5 +84,7 @@ void cloak_smbios_build_extra(MachineState *ms);
 void cloak_device_identity_apply(const CloakProfile *profile)
     __attribute__((weak));
 extern const char *const cloak_device_identity_keys[] __attribute__((weak));
+/* ... and lists the device identities still QEMU's (strict mode). */
+GPtrArray *cloak_device_identity_leaks(void) __attribute__((weak));
 
 #endif
