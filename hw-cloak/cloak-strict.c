@@ -26,6 +26,7 @@
 #include "hw/cloak/cloak.h"
 #include "hw/cloak/cloak-internal.h"
 #include "hw/cloak/cloak-machine.h"
+#include "hw/cloak/device-identity.h"
 
 /* Strings that name QEMU, Bochs or SeaBIOS wherever a guest reads them. */
 static const char *const needles[] = {
@@ -267,131 +268,18 @@ static const char *device_name(Object *obj)
     return dev && dev->id ? dev->id : object_get_canonical_path(obj);
 }
 
-static void check_pci(Object *obj)
+static int check_nic(Object *obj, void *opaque)
 {
-    static const struct {
-        uint16_t vendor;
-        const char *who;
-    } vendors[] = {
-        { 0x1af4, "Red Hat virtio" }, { 0x1b36, "Red Hat QEMU" },
-        { 0x1234, "QEMU/Bochs" },
-    };
-    PCIDevice *pdev = (PCIDevice *)object_dynamic_cast(obj, TYPE_PCI_DEVICE);
-    uint16_t vid, svid, sid;
+    g_autofree char *mac = NULL;
 
-    if (!pdev) {
-        return;
+    if (object_dynamic_cast(obj, TYPE_DEVICE) &&
+        object_property_find(obj, "mac")) {
+        mac = object_property_get_str(obj, "mac", NULL);
     }
-    vid = pci_get_word(pdev->config + PCI_VENDOR_ID);
-    svid = pci_get_word(pdev->config + PCI_SUBSYSTEM_VENDOR_ID);
-    sid = pci_get_word(pdev->config + PCI_SUBSYSTEM_ID);
-    for (size_t i = 0; i < G_N_ELEMENTS(vendors); i++) {
-        if (vid == vendors[i].vendor) {
-            leak("PCI device %s (%s) has vendor %04x:%04x (%s)",
-                 device_name(obj), object_get_typename(obj), vid,
-                 pci_get_word(pdev->config + PCI_DEVICE_ID), vendors[i].who);
-        }
+    if (mac && g_str_has_prefix(mac, "52:54:00")) {
+        leak("NIC %s (%s) has mac=%s, QEMU's prefix", device_name(obj),
+             object_get_typename(obj), mac);
     }
-    if (vid != 0x1af4 && svid == 0x1af4) {
-        leak("PCI device %s (%s) has subsystem %04x:%04x, QEMU's default",
-             device_name(obj), object_get_typename(obj), svid, sid);
-    }
-}
-
-/*
- * USB identities: the device identity properties (id-vendor, manufacturer,
- * product) when set, else the model's descriptor.
- */
-static void check_usb(Object *obj)
-{
-    USBDevice *dev = (USBDevice *)object_dynamic_cast(obj, TYPE_USB_DEVICE);
-    const USBDesc *desc = dev ? usb_device_get_usb_desc(dev) : NULL;
-    uint64_t vendor = 0;
-
-    if (!desc) {
-        return;
-    }
-    if (object_property_find(obj, "id-vendor")) {
-        vendor = object_property_get_uint(obj, "id-vendor", NULL);
-    }
-    if ((vendor ? vendor : desc->id.idVendor) == 0x0627) {
-        leak("USB device %s (%s) has vendor 0627 (QEMU)", device_name(obj),
-             object_get_typename(obj));
-    }
-    for (int i = 0; i < 2; i++) {
-        const char *prop = i ? "product" : "manufacturer";
-        uint8_t index = i ? desc->id.iProduct : desc->id.iManufacturer;
-        g_autofree char *set = NULL;
-        const char *s;
-
-        if (object_property_find(obj, prop)) {
-            set = object_property_get_str(obj, prop, NULL);
-        }
-        s = set && *set ? set : usb_desc_get_string(dev, index);
-        if (!s && index && desc->str) {
-            s = desc->str[index];
-        }
-        if (s && strstr(s, "QEMU")) {
-            leak("USB device %s (%s) reports \"%s\"", device_name(obj),
-                 object_get_typename(obj), s);
-        }
-    }
-}
-
-/* String properties such as model, vendor or product naming QEMU. */
-static void check_strings(Object *obj)
-{
-    ObjectPropertyIterator iter;
-    ObjectProperty *prop;
-    bool ide = object_dynamic_cast(obj, "ide-device");
-
-    object_property_iter_init(&iter, obj);
-    while ((prop = object_property_iter_next(&iter))) {
-        g_autofree char *v = NULL;
-
-        if (strcmp(prop->type, "str") || !prop->get) {
-            continue;
-        }
-        v = object_property_get_str(obj, prop->name, NULL);
-        if (v && strstr(v, "QEMU")) {
-            leak("device %s (%s) has %s=\"%s\"", device_name(obj),
-                 object_get_typename(obj), prop->name, v);
-        }
-        if (ide && !strcmp(prop->name, "model") && (!v || !*v)) {
-            leak("device %s (%s) has no model=, so the guest reads QEMU's "
-                 "default model string", device_name(obj),
-                 object_get_typename(obj));
-        }
-        if (!strcmp(prop->name, "mac") && v &&
-            g_str_has_prefix(v, "52:54:00")) {
-            leak("NIC %s (%s) has mac=%s, QEMU's prefix", device_name(obj),
-                 object_get_typename(obj), v);
-        }
-    }
-}
-
-static int check_object(Object *obj, void *opaque)
-{
-    static const char *const forbidden[][2] = {
-        { "pvpanic", "ACPI device QEMU0001" },
-        { "pvpanic-pci", "PCI 1b36:0011" },
-        { "vmgenid", "ACPI device QEMUVGID" },
-        { "fw_cfg", NULL },
-    };
-
-    if (!object_dynamic_cast(obj, TYPE_DEVICE)) {
-        return 0;
-    }
-    for (size_t i = 0; i < G_N_ELEMENTS(forbidden); i++) {
-        if (forbidden[i][1] &&
-            object_dynamic_cast(obj, forbidden[i][0])) {
-            leak("device %s (%s) shows the guest %s", device_name(obj),
-                 forbidden[i][0], forbidden[i][1]);
-        }
-    }
-    check_pci(obj);
-    check_usb(obj);
-    check_strings(obj);
     return 0;
 }
 
@@ -420,13 +308,19 @@ static void check_firmware(MachineState *ms)
 static void strict_check(Notifier *notifier, void *data)
 {
     MachineState *ms = current_machine;
+    g_autoptr(GPtrArray) devices = NULL;
 
     leaks = g_ptr_array_new_with_free_func(g_free);
     check_seed();
     check_cpu();
     check_machine(ms);
     check_smbios();
-    object_child_foreach_recursive(OBJECT(ms), check_object, NULL);
+    /* The device identity code knows every device's defaults. */
+    devices = cloak_device_identity_leaks();
+    for (guint i = 0; i < devices->len; i++) {
+        leak("%s", (char *)devices->pdata[i]);
+    }
+    object_child_foreach_recursive(OBJECT(ms), check_nic, NULL);
     check_firmware(ms);
     if (leaks->len) {
         error_report("-cloak strict: %u artifact%s would leak with profile "
