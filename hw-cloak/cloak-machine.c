@@ -104,6 +104,29 @@ static CloakMachineState *state_of(Object *obj)
     return (CloakMachineState *)((char *)obj + cloak_state_offset);
 }
 
+/* Stores @value in @field, which has the width of @p's kind. */
+static void store_value(const CloakMachineProp *p, void *field,
+                        uint64_t value)
+{
+    switch (p->kind) {
+    case PROP_BOOL:
+        *(bool *)field = value;
+        break;
+    case PROP_U8:
+        *(uint8_t *)field = value;
+        break;
+    case PROP_U16:
+        *(uint16_t *)field = value;
+        break;
+    case PROP_U32:
+        *(uint32_t *)field = value;
+        break;
+    case PROP_U64:
+        *(uint64_t *)field = value;
+        break;
+    }
+}
+
 static void get_prop(Object *obj, Visitor *v, const char *name,
                      void *opaque, Error **errp)
 {
@@ -151,22 +174,7 @@ static void set_prop(Object *obj, Visitor *v, const char *name,
                    "(0..%" PRIu64 ")", name, value, p->max);
         return;
     }
-    switch (p->kind) {
-    case PROP_U8:
-        *(uint8_t *)field = value;
-        break;
-    case PROP_U16:
-        *(uint16_t *)field = value;
-        break;
-    case PROP_U32:
-        *(uint32_t *)field = value;
-        break;
-    case PROP_U64:
-        *(uint64_t *)field = value;
-        break;
-    default:
-        g_assert_not_reached();
-    }
+    store_value(p, field, value);
 }
 
 static char *get_creator_id(Object *obj, Error **errp)
@@ -241,23 +249,7 @@ void cloak_machine_state_init(CloakMachineState *s)
         const CloakMachineProp *p = &cloak_machine_props[i];
         void *field = (char *)s + p->offset;
 
-        switch (p->kind) {
-        case PROP_BOOL:
-            *(bool *)field = p->stock;
-            break;
-        case PROP_U8:
-            *(uint8_t *)field = p->stock;
-            break;
-        case PROP_U16:
-            *(uint16_t *)field = p->stock;
-            break;
-        case PROP_U32:
-            *(uint32_t *)field = p->stock;
-            break;
-        case PROP_U64:
-            *(uint64_t *)field = p->stock;
-            break;
-        }
+        store_value(p, field, p->stock);
     }
     s->acpi_creator_id = g_strdup("BXPC");
     s->mac_oui = NULL;
