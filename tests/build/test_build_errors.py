@@ -100,8 +100,10 @@ class BuildErrorTests(unittest.TestCase):
         series = self.scratch.path(SERIES, 'series')
         with open(series) as f:
             names = [l.strip() for l in f if l.strip() and not l.startswith('#')]
-        name = next(n for n in names
-                    if "subdir('plugins')" in open(self.scratch.path(SERIES, n)).read())
+        def text_of(n):
+            with open(self.scratch.path(SERIES, n)) as f:
+                return f.read()
+        name = next(n for n in names if "subdir('plugins')" in text_of(n))
         p = self.scratch.path(SERIES, name)
         with open(p) as f:
             text = f.read()
