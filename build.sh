@@ -279,22 +279,10 @@ series_patches() {
     grep -v -e '^#' -e '^[[:space:]]*$' "$SERIES_DIR/series"
 }
 
-# Applies the series to tree $1.  Any fuzz, reject or missing patch stops
-# everything and names the patch and the file.
+# Applies the series to tree $1 (scripts/apply-series: shared with the
+# firmware build); a bad patch stops everything, named with its file.
 apply_series() {
-    local tree=$1 p out
-    while read -r p; do
-        [ -f "$SERIES_DIR/$p" ] || die "series names $p, which is not in $SERIES_DIR"
-        if ! out=$(patch -d "$tree" -p1 --fuzz=0 --forward --batch --no-backup-if-mismatch \
-                   -r - < "$SERIES_DIR/$p" 2>&1); then
-            printf '%s\n' "$out" | sed 's/^/    | /' >&2
-            die "patch $p does not apply to QEMU $QEMU_VERSION: $(printf '%s\n' "$out" | grep -o 'patching file .*' | tail -n1)"
-        fi
-        if printf '%s\n' "$out" | grep -q -i 'fuzz'; then
-            die "patch $p applies only with fuzz: $out"
-        fi
-        info "applied $p"
-    done < <(series_patches)
+    "$TOP/scripts/apply-series" "$SERIES_DIR" "$1" "QEMU $QEMU_VERSION" || exit 1
 }
 
 series_stamp() {

@@ -144,21 +144,9 @@ series_patches() {
     grep -v -e '^#' -e '^[[:space:]]*$' "$SERIES_DIR/series"
 }
 
-# Applies our series to tree $1; any fuzz, reject or missing patch stops
-# the build and names the patch.
+# Applies our series to tree $1 (scripts/apply-series, shared with build.sh).
 apply_series() {
-    local tree=$1 p out
-    while read -r p; do
-        [ -f "$SERIES_DIR/$p" ] || die "series names $p, which is not in $SERIES_DIR"
-        if ! out=$(patch -d "$tree" -p1 --fuzz=0 --forward --batch \
-                   --no-backup-if-mismatch -r - < "$SERIES_DIR/$p" 2>&1); then
-            printf '%s\n' "$out" | sed 's/^/    | /' >&2
-            die "patch $p does not apply to SeaBIOS $SEABIOS_DEBIAN_VERSION"
-        fi
-        if printf '%s\n' "$out" | grep -qi fuzz; then
-            die "patch $p applies only with fuzz: $out"
-        fi
-    done < <(series_patches)
+    "$TOP/scripts/apply-series" "$SERIES_DIR" "$1" "SeaBIOS $SEABIOS_DEBIAN_VERSION" >/dev/null || exit 1
 }
 
 images() { grep -v -e '^#' -e '^[[:space:]]*$' "$CONF_DIR/images.conf"; }
