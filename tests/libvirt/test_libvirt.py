@@ -41,6 +41,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 import cloakguest  # noqa: E402
 from privatelibvirt import PrivateLibvirtd, VirshError, process_state  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "image"))
+from imagetest import sha256  # noqa: E402
 
 TOP_DIR = os.path.dirname(os.path.dirname(HERE))
 BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(TOP_DIR, "build"))
@@ -670,15 +672,6 @@ class LibvirtDropIn(unittest.TestCase):
         p = self.virsh("start", name, check=False)
         self.assertNotEqual(p.returncode, 0, "a disk with a missing backing file started")
         self.assertIn("apps.qcow2", p.stderr)
-
-
-def sha256(path):
-    import hashlib
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _interrupted(signum, frame):
