@@ -17,7 +17,9 @@ All boots run under TCG, several at a time.
 
 import os
 import re
+import shutil
 import sys
+import tempfile
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,6 +33,51 @@ GUEST_DIR = os.environ.get("GUEST_DIR") or None   # cloakguest's default
 PARALLEL = int(os.environ.get("FIRMWARE_BOOT_JOBS", "2"))
 
 NIC = {"q35": "e1000e", "pc": "e1000"}
+
+_workdir = tempfile.mkdtemp(prefix="cloak-fw-test-")
+DISK = os.path.join(_workdir, "disk.img")
+AHCI_TRACE = os.path.join(_workdir, "ahci.trace")
+
+
+def disk_probe_args():
+    """An AHCI hard disk and CD, with QEMU tracing the AHCI registers the
+    BIOS writes and the interrupts the controller raises.
+
+    Probing a hard disk, the BIOS first sends IDENTIFY PACKET DEVICE, which
+    the disk rejects; QEMU (>= 8.2) then raises only PxIS.TFES.  A BIOS
+    that does not take TFES as the end of the command polls until its
+    32-second timeout and never runs AHCI error recovery.
+    """
+    with open(DISK, "wb") as f:
+        f.truncate(64 << 20)
+    return ["-drive", "if=none,id=d0,format=raw,file=" + DISK,
+            "-device", "ide-hd,drive=d0,bus=ide.0",
+            "-device", "ide-cd,bus=ide.1",
+            "-trace", "ahci_trigger_irq", "-trace", "ahci_port_write",
+            "-D", AHCI_TRACE]
+
+
+def ahci_error_handling(trace):
+    """For each task file error in an AHCI trace: (port, recovered), where
+    recovered says whether the BIOS stopped the port (PxCMD.ST = 0, AHCI
+    1.3 section 6.2.2.1) before it issued its next command (PxCI)."""
+    results = []
+    pending = {}   # port -> whether recovery was seen since its TFES
+    for line in trace.splitlines():
+        m = re.search(r"ahci\(\S+\)\[(\d+)\]: (trigger irq \+(\w+)|"
+                      r"port write \[reg:(\w+)\] @ 0x[0-9a-f]+: "
+                      r"0x([0-9a-f]+))", line)
+        if not m:
+            continue
+        port, irq, reg, value = m.group(1), m.group(3), m.group(4), m.group(5)
+        if irq == "TFES":
+            pending[port] = False
+        elif port in pending and reg == "PxCMD" and not int(value, 16) & 1:
+            pending[port] = True
+        elif port in pending and reg == "PxCI":
+            results.append((port, pending.pop(port)))
+    results.extend(pending.items())
+    return results
 
 
 def plan():
@@ -51,6 +98,8 @@ def plan():
                       "netcheck", NIC[machine]))
     boots.append((("id", name, "q35", True), name + " q35 biosid", "q35",
                   args, "biosid", NIC["q35"]))
+    boots.append((("disk", name, "q35", False), name + " q35+ahci disk",
+                  "q35", list(args) + disk_probe_args(), "romscan", None))
     stock = fwconfigs.stock_args(QEMU, NIC["q35"])
     boots.append((("scan", "stock", "q35", True), "stock q35+nic", "q35",
                   stock, "romscan", NIC["q35"]))
@@ -99,6 +148,10 @@ class GuestFirmwareTest(unittest.TestCase):
                        for key, label, machine, args, program, nic in boots}
             cls.boots = {key: f.result() for key, f in futures.items()}
 
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(_workdir, ignore_errors=True)
+
     def scan(self, key):
         b = self.boots[key]
         status, text = b.section("run:romscan")
@@ -143,6 +196,18 @@ class GuestFirmwareTest(unittest.TestCase):
                 self.assertEqual(status, 0, "%s: no ARP reply:\n%s"
                                  % (b.label, text))
                 self.assertRegex(text, r"netcheck: done interfaces=1 ok=1")
+
+    def test_disk_probe_recovers_from_rejected_command(self):
+        b = self.boots[("disk", self.configs[0][0], "q35", False)]
+        b.section("run:romscan")   # the guest booted
+        with open(AHCI_TRACE) as f:
+            errors = ahci_error_handling(f.read())
+        self.assertTrue(errors, "%s: no AHCI task file error in %s; the "
+                        "disk probe no longer sends a rejected command"
+                        % (b.label, AHCI_TRACE))
+        self.assertEqual([port for port, recovered in errors if not recovered],
+                         [], "%s: the BIOS missed a task file error and "
+                         "waited for its timeout (ports listed)" % b.label)
 
     def test_bios_memory_agrees_with_smbios(self):
         b = self.boots[("id", self.configs[0][0], "q35", True)]
