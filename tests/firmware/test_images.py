@@ -164,8 +164,9 @@ class BuildScriptTest(unittest.TestCase):
         # Change the first context line of the first hunk so that it no
         # longer matches the source.
         head, hunks = text.split("\n@@ ", 1)
-        hunks = re.sub(r"^ (\S.*)$", r" \1 /* changed */", hunks, count=1,
-                       flags=re.M)
+        hunks, changed = re.subn(r"^ (.*\S.*)$", r" \1 /* changed */",
+                                 hunks, count=1, flags=re.M)
+        self.assertEqual(changed, 1, "%s has no context line" % victim)
         text = head + "\n@@ " + hunks
         with open(path, "w") as f:
             f.write(text)
