@@ -58,6 +58,12 @@ $(TRACE_OUT)/test-kvm-targets: $(TRACE_TESTS)/test-kvm-targets.c \
 	@mkdir -p $(@D)
 	$(CC) $(TOOL_CFLAGS) -I$(TRACE_SRC) -fsanitize=address,undefined -o $@ $<
 
+$(TRACE_OUT)/test-syscall-pending: $(TRACE_TESTS)/test-syscall-pending.c \
+		$(TRACE_SRC)/syscall-pending.h
+	@mkdir -p $(@D)
+	$(CC) $(TOOL_CFLAGS) -I$(TRACE_SRC) $(GLIB_CFLAGS) \
+		-fsanitize=address,undefined -o $@ $< $(GLIB_LIBS)
+
 # The boot tests need the guest image with tests/guest/programs/ in it.
 TRACE_GUEST_DEP := $(if $(wildcard $(TOP)/mk/guest.mk),guest)
 TRACE_PYTEST = cd $(TRACE_TESTS) && BUILD_DIR=$(BUILD_DIR) $(PYTHON) -m unittest
@@ -89,9 +95,10 @@ trace-fuzz-run: $(TRACE_OUT)/fuzz-reader $(TRACE_OUT)/make-fuzz-seeds
 	@echo "fuzz-reader: no crash in $(TRACE_FUZZ_SECONDS) s"
 
 check-trace-unit: $(TRACE_OUT)/test-ring $(TRACE_OUT)/test-kvm-targets \
-		$(TOOLS_DIR)/cloak-trace
+		$(TRACE_OUT)/test-syscall-pending $(TOOLS_DIR)/cloak-trace
 	$(TRACE_OUT)/test-ring
 	$(TRACE_OUT)/test-kvm-targets
+	$(TRACE_OUT)/test-syscall-pending
 	$(TRACE_PYTEST) -v test_reader_cli
 	$(MAKE) --no-print-directory trace-fuzz-run TRACE_FUZZ_SECONDS=10
 

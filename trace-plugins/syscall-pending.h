@@ -85,9 +85,14 @@ static inline void cloak_pending_add(CloakPendingTable *t,
         n = CLOAK_PENDING_WAYS;
     }
     for (i = 0; i < n && !victim; i++) {
+        /*
+         * Restarted, or never returned.  A fork whose parent has returned
+         * still waits for its child: a second fork from the same place
+         * (a fork loop) is a new entry.
+         */
         if (set[i].used && set[i].cr3 == in->cr3 && set[i].rsp == in->rsp &&
-            set[i].rip == in->rip) {
-            victim = &set[i];       /* restarted, or never returned */
+            set[i].rip == in->rip && !set[i].parent_done) {
+            victim = &set[i];
         }
     }
     for (i = 0; i < n && !victim; i++) {
@@ -121,6 +126,7 @@ static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
                                        bool *child)
 {
     CloakPending *set = t->slots[cloak_pending_bucket(cr3, rsp)];
+    CloakPending *e = NULL;
     unsigned i;
 
     for (i = 0; i < CLOAK_PENDING_WAYS; i++) {
@@ -131,33 +137,45 @@ static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
             return true;
         }
     }
+    /*
+     * Children of forks from one place look alike (their address spaces
+     * are new); the oldest fork's child is the likeliest to run first.
+     */
     for (i = 0; i < CLOAK_PENDING_FORKS; i++) {
-        CloakPending *e = &t->forks[i];
+        CloakPending *f = &t->forks[i];
+        bool fits;
 
-        if (!e->used || e->rip != rip) {
+        if (!f->used || (f->rip != rip && f->rip != 0)) {
             continue;
         }
-        if (ret == 0 && !e->child_done &&
-            (rsp == e->rsp || (e->child_rsp && rsp == e->child_rsp))) {
-            e->child_done = true;
-            *child = true;
-        } else if (ret != 0 && !e->parent_done && e->cr3 == cr3 &&
-                   rsp == e->rsp) {
-            e->parent_done = true;
-            *child = false;
-            if (ret < 0) {
-                e->child_done = true;   /* it failed: there is no child */
-            }
+        if (ret == 0) {
+            fits = !f->child_done &&
+                   (rsp == f->rsp || (f->child_rsp && rsp == f->child_rsp));
         } else {
-            continue;
+            fits = !f->parent_done && f->cr3 == cr3 && rsp == f->rsp;
         }
-        *out = *e;
-        if (e->parent_done && e->child_done) {
-            e->used = false;
+        if (fits && (!e || f->stamp < e->stamp)) {
+            e = f;
         }
-        return true;
     }
-    return false;
+    if (!e) {
+        return false;
+    }
+    if (ret == 0) {
+        e->child_done = true;
+        *child = true;
+    } else {
+        e->parent_done = true;
+        *child = false;
+        if (ret < 0) {
+            e->child_done = true;   /* it failed: there is no child */
+        }
+    }
+    *out = *e;
+    if (e->parent_done && e->child_done) {
+        e->used = false;
+    }
+    return true;
 }
 
 #endif /* CLOAK_SYSCALL_PENDING_H */
