@@ -6,6 +6,8 @@ sequence (openat of a unique path, a write of N bytes, K getpid, an mmap of
 P pages each touched once, a failing open, an execve); the trace must hold
 exactly those events, with the right numbers, arguments, paths, return
 values and fault addresses, in that program's address space.
+tests/guest/programs/tracepaths.c adds the stat family, rename, unlink,
+truncated and unreadable paths and INT 0x80.
 """
 
 import json
@@ -156,6 +158,95 @@ class TraceGuestTest(unittest.TestCase):
 
     def test_tracetest_smp2(self):
         self.check_tracetest(2)
+
+    def test_paths_and_int80(self):
+        """tracepaths: the stat family, rename and unlink with their paths,
+        a truncated and an unreadable path, and the i386 ABI via INT 0x80
+        (entry int80, return by IRET)."""
+        with tl.Guest(smp=1, run="tracepaths",
+                      trace_opts=",size=16M,paths=on,events=syscall:pagefault"
+                      ) as g:
+            self.assertEqual(g.run(), 0, g.qemu_output)
+            console = g.console_text()
+            events, summary, _ = tl.read_ring(g.ring, "--peek")
+        m = re.search(r"tracepaths: pid=(\d+) path=(\S+) renamed=(\S+) "
+                      r"long=(\d+) int80-write=(\d+) int80-missing=(\S+)",
+                      console)
+        self.assertIsNotNone(m, "tracepaths did not run:\n" + console[-2000:])
+        self.assertIn("tracepaths: int80", console)
+        pid, path, renamed = int(m.group(1)), m.group(2), m.group(3)
+        long_len, msg_len, missing = (int(m.group(4)), int(m.group(5)),
+                                      m.group(6))
+        self.assertEqual(summary["vcpus"][0]["lost"], 0, summary)
+
+        def path_of(e):
+            return e["paths"][0]["path"] if e.get("paths") else None
+
+        starts = [e for e in events if e["type"] == "syscall_enter" and
+                  e["name"] == "newfstatat" and path_of(e) == path]
+        self.assertTrue(starts, "no newfstatat of %s" % path)
+        cr3 = tl.cr3_page(starts[0]["cr3"])
+        seq = [e for e in events if e["type"] != "lost" and
+               tl.cr3_page(e["cr3"]) == cr3 and e["ts"] >= starts[0]["ts"]]
+        seq.sort(key=lambda e: e["seq"])
+        self.assertGreaterEqual(len(seq), 23, describe(seq))
+        # 11 calls, then exit_group, which does not return.
+        self.assertEqual((seq[22]["type"], seq[22]["name"]),
+                         ("syscall_enter", "exit_group"), describe(seq))
+        it = iter(seq[:22])
+
+        def call(name, ret, abi="x86_64"):
+            enter, exit_ = next(it), next(it)
+            self.assertEqual((enter["type"], enter["name"], enter["abi"]),
+                             ("syscall_enter", name, abi), describe(seq))
+            self.assertEqual((exit_["type"], exit_["name"]),
+                             ("syscall_exit", name), describe(seq))
+            self.assertEqual((exit_["enter_vcpu"], exit_["enter_seq"]),
+                             (enter["vcpu"], enter["seq"]))
+            self.assertEqual(hexval(exit_["rip"]), hexval(enter["ret_rip"]))
+            if ret is not None:
+                self.assertEqual(exit_["ret"], ret, name)
+            return [hexval(a) for a in enter["args"]], enter, exit_
+
+        def paths(enter):
+            return [(p["arg"], p["path"], p["truncated"], p["unreadable"])
+                    for p in enter.get("paths", [])]
+
+        _, enter, _ = call("newfstatat", -2)
+        self.assertEqual(paths(enter), [(1, path, False, False)])
+        _, enter, exit_ = call("openat", None)
+        self.assertEqual(paths(enter), [(1, path, False, False)])
+        fd = exit_["ret"]
+        self.assertGreaterEqual(fd, 3)
+        args, _, _ = call("close", 0)
+        self.assertEqual(args[0], fd)
+        _, enter, _ = call("newfstatat", 0)
+        self.assertEqual(paths(enter), [(1, path, False, False)])
+        _, enter, _ = call("rename", 0)
+        self.assertEqual(paths(enter), [(0, path, False, False),
+                                        (1, renamed, False, False)])
+        _, enter, _ = call("unlink", 0)
+        self.assertEqual(paths(enter), [(0, renamed, False, False)])
+        # A 400-byte path: the record keeps the first 256 bytes.
+        _, enter, exit_ = call("openat", None)
+        self.assertEqual(exit_["errno"], "ENAMETOOLONG")
+        (arg, text, truncated, unreadable), = paths(enter)
+        self.assertEqual((arg, truncated, unreadable), (1, True, False))
+        self.assertEqual(text, ("/tmp/" + "p" * long_len)[:256])
+        # A pointer into the unmapped first page.
+        args, enter, exit_ = call("openat", -14)
+        self.assertEqual(args[1], 8)
+        self.assertEqual(paths(enter), [(1, None, False, True)])
+        # INT 0x80 from 64-bit code: the i386 table and registers.
+        _, enter, exit_ = call("getpid", pid, abi="i386")
+        self.assertEqual((enter["entry"], exit_["exit"]), ("int80", "iret"))
+        self.assertEqual(enter["nr"], 20)
+        args, enter, exit_ = call("write", msg_len, abi="i386")
+        self.assertEqual((args[0], args[2]), (1, msg_len))
+        self.assertEqual((enter["entry"], exit_["exit"]), ("int80", "iret"))
+        _, enter, exit_ = call("open", -2, abi="i386")
+        self.assertEqual(paths(enter), [(0, missing, False, False)])
+        self.assertEqual(exit_["errno"], "ENOENT")
 
     def test_full_ring_exact_drop_count(self):
         """A 4 KiB ring and no reader: drops, each counted exactly."""
