@@ -315,11 +315,14 @@ do_prepare() {
     mkdir -p "$BUILD_DIR"
     tmp=$BUILD_DIR/.qemu-src.new
     rm -rf "$tmp"
-    # cp -a keeps the pristine mtimes, so ninja rebuilds only what a patch touched.
+    # cp -a keeps the pristine mtimes, so ninja rebuilds only what a patch
+    # touched (sync_patched_mtimes).
     SCRATCH+=("$tmp")
     cp -a "$PRISTINE" "$tmp"
     apply_series "$tmp"
     link_our_sources "$tmp"
+    [ -d "$SRC_DIR" ] && sync_patched_mtimes "$SRC_DIR" "$tmp"
+    series_files > "$tmp/.cloak-series-files"
     echo "$stamp" > "$tmp/.cloak-series-stamp"
     rm -rf "$SRC_DIR.old"
     [ -d "$SRC_DIR" ] && mv "$SRC_DIR" "$SRC_DIR.old"
@@ -327,14 +330,31 @@ do_prepare() {
     rm -rf "$SRC_DIR.old"
 }
 
-# The base files the series touches, relative to the tree.
+# The files the series touches or creates, relative to the tree.
 series_files() {
     local p
     series_patches | while read -r p; do
         if [ -f "$SERIES_DIR/$p" ]; then
-            sed -n 's|^--- a/||p' "$SERIES_DIR/$p"
+            sed -n 's|^--- a/||p; s|^+++ b/||p' "$SERIES_DIR/$p"
         fi
     done | sort -u
+}
+
+# For every file the old tree's series or the new one patches: one that
+# came out the same keeps the old tree's mtime (nothing to rebuild); one
+# that differs gets a new mtime, even when it is back to its pristine
+# content, whose older mtime would let ninja keep a stale object.
+sync_patched_mtimes() {
+    local old=$1 new=$2 f
+    { cat "$old/.cloak-series-files" 2>/dev/null; series_files; } | sort -u |
+        while read -r f; do
+            [ -f "$new/$f" ] || continue
+            if [ -f "$old/$f" ] && cmp -s "$old/$f" "$new/$f"; then
+                touch -r "$old/$f" "$new/$f"
+            else
+                touch "$new/$f"
+            fi
+        done
 }
 
 # Applies the series to a scratch copy of only the files it touches: the

@@ -3,4 +3,4 @@ UNIT_CHECKS += check-build-errors
 
 .PHONY: check-build-errors
 check-build-errors:
-	$(PYTHON) -m unittest -v tests/build/test_build_errors.py
+	$(PYTHON) -m unittest -v tests/build/test_build_errors.py tests/build/test_prepare.py
