@@ -45,6 +45,22 @@ NEEDLES = ("QEMU", "Bochs", "BOCHS", "BXPC", "SeaBIOS", "Standard PC",
 BAD_PCI_VENDORS = ("1af4", "1b36", "1234")
 
 
+def dmidecode_structures(text):
+    """[(type, {field: value})] of dmidecode's output, in order."""
+    structs = []
+    for block in re.split(r"\n\s*\n", text):
+        m = re.search(r"^Handle 0x[0-9A-F]{4}, DMI type (\d+),", block, re.M)
+        if not m:
+            continue
+        fields = {}
+        for line in block.splitlines():
+            k, sep, val = line.strip().partition(": ")
+            if sep and line.startswith("\t") and k not in fields:
+                fields[k] = val.strip()
+        structs.append((int(m.group(1)), fields))
+    return structs
+
+
 def profile_values(name):
     """The profile's raw keys (group.key -> value), read without QEMU."""
     values = {}
@@ -357,6 +373,36 @@ class CloakedBattery(unittest.TestCase):
                                   [b for k, b in v.items()
                                    if k.startswith("cpu.model-id-")])
                     self.assertEqual(r.guest_machine(), m)
+                    self.assert_smbios_detail(r, v)
+
+    def assert_smbios_detail(self, r, v):
+        """What dmidecode reads from types 0, 1, 4, 7 and 17."""
+        for key, field in (("bios.vendor", "bios_vendor"),
+                           ("bios.version", "bios_version"),
+                           ("bios.date", "bios_date"),
+                           ("system.product", "product_name")):
+            self.assertEqual(r.probe.get("dmi." + field), v[key], key)
+        structs = dmidecode_structures(r.output("dmidecode"))
+
+        def of_type(t):
+            return [fields for typ, fields in structs if typ == t]
+
+        cpus = of_type(4)
+        self.assertTrue(cpus, "no SMBIOS type 4")
+        self.assertEqual(cpus[0].get("Manufacturer"), v["cpu.manufacturer"])
+        self.assertEqual(cpus[0].get("Version"), r.probe.get("cpuid.brand"))
+        caches = of_type(7)
+        self.assertGreaterEqual(len(caches), 3, "SMBIOS type 7: L1, L2, L3")
+        for c in cpus:
+            for level in ("L1", "L2", "L3"):
+                handle = c.get("%s Cache Handle" % level, "")
+                self.assertRegex(handle, r"^0x[0-9A-F]{4}$",
+                                 "type 4 has no %s cache handle" % level)
+        dimms = of_type(17)
+        self.assertTrue(dimms, "no SMBIOS type 17")
+        for d in dimms:
+            self.assertEqual(d.get("Part Number"), v["memory.part"])
+            self.assertEqual(d.get("Manufacturer"), v["memory.manufacturer"])
 
 
 class UserSettingsWin(unittest.TestCase):
