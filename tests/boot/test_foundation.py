@@ -128,6 +128,25 @@ class PC(FoundationBoot, unittest.TestCase):
     smp = 2
 
 
+class Version(unittest.TestCase):
+    """The binary under test is qemu-cloak on the pinned base."""
+
+    def test_version_names_qemu_cloak(self):
+        with open(os.path.join(TOP, "VERSION")) as f:
+            ours = f.read().strip()
+        base = {}
+        with open(os.path.join(TOP, "qemu", "base.conf")) as f:
+            for line in f:
+                k, sep, v = line.strip().partition("=")
+                if sep and not k.startswith("#"):
+                    base[k] = v.strip('"')
+        out = subprocess.run([QEMU, "--version"], stdout=subprocess.PIPE,
+                             text=True, check=True).stdout
+        self.assertEqual(out.splitlines()[0],
+                         "QEMU emulator version %s (qemu-cloak %s)"
+                         % (base["QEMU_VERSION"], ours))
+
+
 class RunMode(unittest.TestCase):
     """cloak.run=NAME runs one program from the guest's /bin, framed."""
 
