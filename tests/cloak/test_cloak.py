@@ -186,11 +186,12 @@ def check_acpi(r):
 
 
 def check_fw_cfg(r):
-    """/sys/firmware/qemu_fw_cfg.  The test guest loads qemu_fw_cfg
-    unconditionally, which creates an empty directory even on bare metal
-    (udev would load it only for ACPI device QEMU0002); the artifact is the
-    driver bound to a fw_cfg device: its "rev" file and the ACPI node."""
+    """/sys/firmware/qemu_fw_cfg, its "rev" file (the driver bound to a
+    fw_cfg device) and the ACPI node.  The test guest loads qemu_fw_cfg as
+    udev does: only when ACPI names the device QEMU0002."""
     bad = []
+    if r.probe.get("fwcfg.visible") == "1":
+        bad.append("/sys/firmware/qemu_fw_cfg exists")
     if "fwcfg.rev" in r.probe:
         bad.append("/sys/firmware/qemu_fw_cfg/rev = %r (fw_cfg device bound)"
                    % r.probe["fwcfg.rev"])
