@@ -7,7 +7,7 @@
 #                          and proves the harness fails on bad boots and reports
 
 GUEST_SOURCES := $(TOP)/tests/guest/build-guest.sh $(TOP)/tests/guest/probe.c \
-    $(TOP)/tests/guest/init $(wildcard $(TOP)/tests/guest/programs/*.c) \
+    $(TOP)/tests/guest/init $(wildcard $(TOP)/tests/guest/programs/*.[ch]) \
     $(wildcard $(TOP)/tests/guest/programs)
 
 UNIT_CHECKS += check-unit-guest

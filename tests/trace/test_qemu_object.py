@@ -119,6 +119,60 @@ class ObjectOptionsTest(unittest.TestCase):
             proc.communicate()
 
 
+def kvm_usable():
+    """(True, '') when this host's KVM can create a VM, else (False, why)."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False, "/dev/kvm is missing or not accessible"
+    p = subprocess.run([tl.QEMU_BIN, "-machine", "none", "-accel", "kvm",
+                        "-display", "none", "-nodefaults", "-S", "-qmp",
+                        "stdio"], input=b'{"execute":"qmp_capabilities"}\n'
+                       b'{"execute":"quit"}\n', stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    if p.returncode != 0:
+        return False, "QEMU cannot use KVM here: " + p.stderr.decode()[-200:]
+    return True, ""
+
+
+class KvmSetupTest(unittest.TestCase):
+    """Under -accel kvm: the object sets up the debug-register path (needs
+    KVM_CAP_SET_GUEST_DEBUG), lets the firmware run while it re-derives its
+    breakpoint targets, and quits cleanly.  No guest kernel: where KVM can
+    boot one, the trace guest tests cover the rest; here (kvm-pvm) it
+    cannot, see docs/trace.md."""
+
+    def setUp(self):
+        tl.require_built(self, guest=False)
+        ok, why = kvm_usable()
+        if not ok:
+            self.skipTest(why)
+
+    def test_kvm_setup_and_firmware_run(self):
+        d = tempfile.mkdtemp(prefix="cloak-trace-kvm.", dir="/dev/shm")
+        ring = os.path.join(d, "r.ring")
+        try:
+            proc = subprocess.Popen(
+                [tl.QEMU_BIN] + tl.FIRMWARE + [
+                    "-machine", "q35", "-accel", "kvm", "-smp", "2",
+                    "-display", "none", "-nodefaults", "-qmp", "stdio",
+                    "-object", "cloak-trace,id=t0,path=%s,size=64K,"
+                    "events=syscall:pagefault" % ring],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE)
+            time.sleep(3)     # SeaBIOS runs; the targets are re-derived
+            out, err = proc.communicate(
+                b'{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n',
+                timeout=30)
+            self.assertEqual(proc.returncode, 0, err.decode()[-500:])
+            self.assertIn(b'"host-qmp-quit"', out)
+            self.assertEqual(stat.S_IMODE(os.lstat(ring).st_mode), 0o600)
+            _, summary, _ = tl.read_ring(ring, "--peek")
+            self.assertEqual(len(summary["vcpus"]), 2)
+        finally:
+            if os.path.exists(ring):
+                os.unlink(ring)
+            os.rmdir(d)
+
+
 class QmpControlTest(unittest.TestCase):
     """qom-set enabled=false/true pauses and resumes; the header says so."""
 

@@ -31,6 +31,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "raw-syscall.h"
+
 /* i386 system call numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
 #define NR32_WRITE 4
 #define NR32_OPEN 5
@@ -38,25 +40,6 @@
 
 /* Longer than the trace's 256-byte path bound, shorter than PATH_MAX. */
 #define LONG_PATH_LEN 400
-
-static long raw2(long nr, long a, long b)
-{
-    long ret;
-
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
-
-static long raw4(long nr, long a, long b, long c, long d)
-{
-    long ret;
-    register long r10 __asm__("r10") = d;
-
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c),
-                     "r"(r10) : "rcx", "r11", "memory");
-    return ret;
-}
 
 static int int80(int nr, int a, int b, int c)
 {
@@ -107,15 +90,15 @@ int main(void)
     raw4(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, 0);
     fd = raw4(SYS_openat, AT_FDCWD, (long)path, O_WRONLY | O_CREAT | O_EXCL,
               0600);
-    raw2(SYS_close, fd, 0);
+    raw3(SYS_close, fd, 0, 0);
     raw4(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, 0);
-    raw2(SYS_rename, (long)path, (long)renamed);
-    raw2(SYS_unlink, (long)renamed, 0);
+    raw3(SYS_rename, (long)path, (long)renamed, 0);
+    raw3(SYS_unlink, (long)renamed, 0, 0);
     raw4(SYS_openat, AT_FDCWD, (long)long_path, O_RDONLY, 0);
     raw4(SYS_openat, AT_FDCWD, 8, O_RDONLY, 0);
     int80(NR32_GETPID, 0, 0, 0);
     int80(NR32_WRITE, 1, (int)(long)int80_msg, sizeof(int80_msg) - 1);
     int80(NR32_OPEN, (int)(long)int80_missing, O_RDONLY, 0);
-    raw2(SYS_exit_group, 0, 0);
+    raw3(SYS_exit_group, 0, 0, 0);
     return 0;
 }

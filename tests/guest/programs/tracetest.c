@@ -27,48 +27,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "raw-syscall.h"
+
 #define WRITE_BYTES 1000
 #define GETPIDS 5
 #define PAGES 4
-
-static long raw0(long nr)
-{
-    long ret;
-
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr) : "rcx", "r11", "memory");
-    return ret;
-}
-
-static long raw3(long nr, long a, long b, long c)
-{
-    long ret;
-
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
-
-static long raw4(long nr, long a, long b, long c, long d)
-{
-    long ret;
-    register long r10 __asm__("r10") = d;
-
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c),
-                     "r"(r10) : "rcx", "r11", "memory");
-    return ret;
-}
-
-static long raw6(long nr, long a, long b, long c, long d, long e, long f)
-{
-    long ret;
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c),
-                     "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
-    return ret;
-}
 
 /* Grows the stack now, so the sequence never faults on it. */
 static __attribute__((noinline)) void touch_stack(void)
