@@ -301,7 +301,8 @@ static void check_firmware(MachineState *ms)
     n = find_needle(data, len);
     if (n) {
         leak("firmware %s contains \"%s\", readable in the guest's BIOS "
-             "area (use a hardened build: -bios FILE)", path, n);
+             "area (leave -bios out for qemu-cloak's cleaned SeaBIOS)",
+             path, n);
     }
 }
 
