@@ -50,9 +50,10 @@ static int int80(int nr, int a, int b, int c)
     return ret;
 }
 
+/* Grows the stack now, so the sequence never faults on it. */
 static __attribute__((noinline)) void touch_stack(void)
 {
-    volatile char pad[64 * 1024];
+    volatile char pad[64 * 1024];   /* volatile: the stores must happen */
 
     memset((char *)pad, 1, sizeof(pad));
 }
