@@ -24,6 +24,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/cutils.h"
 #include "qemu/datadir.h"
 #include "qemu/error-report.h"
 #include "qom/object.h"
@@ -65,6 +66,7 @@ void cloak_firmware_machine_init(MachineState *ms)
 {
     g_autofree char *bios = NULL;
     g_autofree char *base = NULL;
+    g_autofree char *datadir = NULL;
 
     if (!cloak_is_enabled()) {
         return;
@@ -73,8 +75,15 @@ void cloak_firmware_machine_init(MachineState *ms)
         return;
     }
     cloak_firmware_active = true;
-    /* An installed QEMU finds them in its data directory already. */
-    qemu_add_data_dir(g_strdup(CLOAK_BUILD_FIRMWARE_DIR));
+    /*
+     * An installed QEMU finds them in its data directory already; one run
+     * from its build tree (whose data directory QEMU relocates into the
+     * tree's qemu-bundle) also looks in make firmware's output.
+     */
+    datadir = get_relocated_path(CONFIG_QEMU_DATADIR);
+    if (strstr(datadir, "/qemu-bundle/")) {
+        qemu_add_data_dir(g_strdup(CLOAK_BUILD_FIRMWARE_DIR));
+    }
     cloak_firmware_disable_nic_roms();
     object_register_sugar_prop("apic-common", "vapic", "off", true);
 
