@@ -8,7 +8,9 @@
 
 GUEST_SOURCES := $(TOP)/tests/guest/build-guest.sh $(TOP)/tests/guest/probe.c \
     $(TOP)/tests/guest/init $(wildcard $(TOP)/tests/guest/programs/*.[ch]) \
-    $(wildcard $(TOP)/tests/guest/programs)
+    $(wildcard $(TOP)/tests/guest/programs) \
+    $(wildcard $(TOP)/tests/guest/programs32/*.c) \
+    $(wildcard $(TOP)/tests/guest/programs32)
 
 UNIT_CHECKS += check-unit-guest
 BOOT_CHECKS += check-boot-foundation

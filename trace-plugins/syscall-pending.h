@@ -3,9 +3,10 @@
  *
  * SYSCALL leaves RSP alone and the kernel returns to the instruction after
  * it with the same user RSP, so an entry is keyed by (CR3, return RIP,
- * user RSP); SYSENTER's return address is the vDSO's choice, so its
- * entries match any RIP.  The table is shared by all vCPUs (a thread may
- * enter on one vCPU and return on another); the caller serialises access.
+ * user RSP); the return address of SYSENTER and of compat SYSCALL is the
+ * vDSO's choice, so their entries (RIP 0) match any RIP.  The table is
+ * shared by all vCPUs (a thread may enter on one vCPU and return on
+ * another); the caller serialises access.
  *
  * - Calls that never return (exit, exit_group, rt_sigreturn) are not kept.
  *   execve returns only on failure; a successful one is evicted by age.

@@ -178,9 +178,14 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
         return;     /* returns are only seen under TCG */
     }
 
+    /*
+     * Linux returns from both 32-bit fast entries to the vDSO's landing
+     * pad, not after the instruction: SYSENTER has no return address, and
+     * compat SYSCALL's is moved.  Those entries pair on any RIP.
+     */
     CloakPending p = {
         .cr3 = cr3,
-        .rip = ret_eip,
+        .rip = entry == CLOAK_TRACE_ENTRY_SYSCALL32 ? 0 : ret_eip,
         .rsp = rsp,
         .nr = nr,
         .seq = e->hdr.seq,

@@ -237,6 +237,18 @@ for src in "$here"/programs/*.c; do
         die "cannot compile programs/$name.c"
     echo "program $name" >> "$manifest"
 done
+# 32-bit programs: the entries (SYSENTER, compat SYSCALL) only 32-bit code
+# reaches.  libc6-dev-i386 comes with gcc-multilib (mk/guest.packages).
+for src in "$here"/programs32/*.c; do
+    [ -e "$src" ] || continue
+    name=$(basename "$src" .c)
+    [ -e "$root/bin/$name" ] &&
+        die "programs32/$name.c: /bin/$name already exists in the image"
+    # shellcheck disable=SC2086
+    "$CC" -m32 $static_cflags -o "$root/bin/$name" "$src" ||
+        die "cannot compile programs32/$name.c as 32-bit (is gcc-multilib installed? make deps)"
+    echo "program $name (i386)" >> "$manifest"
+done
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 

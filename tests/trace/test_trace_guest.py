@@ -7,7 +7,9 @@ P pages each touched once, a failing open, an execve); the trace must hold
 exactly those events, with the right numbers, arguments, paths, return
 values and fault addresses, in that program's address space.
 tests/guest/programs/tracepaths.c adds the stat family, rename, unlink,
-truncated and unreadable paths and INT 0x80.
+truncated and unreadable paths and INT 0x80; the 32-bit
+tests/guest/programs32/tracecompat.c calls through the vDSO, which enters
+by SYSENTER (Intel profile) or compat SYSCALL (AMD profile).
 """
 
 import json
@@ -247,6 +249,71 @@ class TraceGuestTest(unittest.TestCase):
         _, enter, exit_ = call("open", -2, abi="i386")
         self.assertEqual(paths(enter), [(0, missing, False, False)])
         self.assertEqual(exit_["errno"], "ENOENT")
+
+    def check_tracecompat(self, profile, entry, exit_):
+        """tracecompat (32-bit) calls through the vDSO; the CPU vendor of
+        the cloak profile decides which entry Linux's vDSO uses."""
+        with tl.Guest(smp=1, run="tracecompat",
+                      trace_opts=",size=16M,paths=on,events=syscall:pagefault",
+                      extra=["-cloak", "profile=" + profile]) as g:
+            self.assertEqual(g.run(), 0, g.qemu_output)
+            console = g.console_text()
+            events, summary, _ = tl.read_ring(g.ring, "--peek")
+        m = re.search(r"tracecompat: pid=(\d+) write=(\d+) missing=(\S+) "
+                      r"pgoff=(0x[0-9a-f]+) vsyscall=(0x[0-9a-f]+)", console)
+        self.assertIsNotNone(m, "tracecompat did not run:\n" + console[-2000:])
+        self.assertIn("tracecompat: vsyscall", console)
+        pid, msg_len, missing = int(m.group(1)), int(m.group(2)), m.group(3)
+        pgoff, vsyscall = hexval(m.group(4)), hexval(m.group(5))
+        self.assertEqual(summary["vcpus"][0]["lost"], 0, summary)
+
+        locks = [e for e in events if e["type"] == "syscall_enter"
+                 and e["abi"] == "i386" and e["name"] == "mlockall"]
+        self.assertTrue(locks, "no i386 mlockall")
+        cr3 = tl.cr3_page(locks[-1]["cr3"])
+        seq = sorted((e for e in events if e["type"] != "lost" and
+                      tl.cr3_page(e["cr3"]) == cr3 and
+                      e["seq"] > locks[-1]["seq"]), key=lambda e: e["seq"])
+        self.assertGreaterEqual(len(seq), 10, describe(seq))
+        # The mlockall's return, then 4 calls, then exit_group.
+        self.assertEqual((seq[0]["type"], seq[0]["name"]),
+                         ("syscall_exit", "mlockall"), describe(seq))
+        self.assertEqual((seq[9]["type"], seq[9]["name"]),
+                         ("syscall_enter", "exit_group"), describe(seq))
+        it = iter(seq[1:9])
+
+        def call(name, ret):
+            enter, x = next(it), next(it)
+            self.assertEqual((enter["type"], enter["name"], enter["abi"],
+                              enter["entry"]),
+                             ("syscall_enter", name, "i386", entry),
+                             describe(seq))
+            self.assertEqual((x["type"], x["name"], x["exit"]),
+                             ("syscall_exit", name, exit_), describe(seq))
+            self.assertEqual((x["enter_vcpu"], x["enter_seq"]),
+                             (enter["vcpu"], enter["seq"]))
+            self.assertEqual(x["ret"], ret, name)
+            # Inside __kernel_vsyscall, in and out.
+            self.assertTrue(0 <= hexval(enter["rip"]) - vsyscall < 64)
+            self.assertTrue(0 <= hexval(x["rip"]) - vsyscall < 64)
+            return [hexval(a) for a in enter["args"]], enter
+
+        call("getpid", pid)
+        args, _ = call("write", msg_len)
+        self.assertEqual((args[0], args[2]), (1, msg_len))
+        _, enter = call("open", -2)
+        self.assertEqual(enter["paths"], [{"arg": 0, "path": missing,
+                                           "truncated": False,
+                                           "unreadable": False}])
+        # Six arguments: the sixth comes from the user stack.
+        args, _ = call("mmap2", -22)
+        self.assertEqual(args, [0x10000, 0, 3, 0x22, 0xffffffff, pgoff])
+
+    def test_sysenter_intel(self):
+        self.check_tracecompat("dell-optiplex-7070", "sysenter", "sysret")
+
+    def test_compat_syscall_amd(self):
+        self.check_tracecompat("asus-prime-b450m-a", "syscall32", "sysret")
 
     def test_full_ring_exact_drop_count(self):
         """A 4 KiB ring and no reader: drops, each counted exactly."""
