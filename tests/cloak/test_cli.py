@@ -136,7 +136,8 @@ class Defaults(unittest.TestCase):
         self.assertFalse(props["acpi-fw-cfg"])     # the rest stays cloaked
 
     def cpu(self, args, props=("model-id", "hypervisor", "vendor", "kvm",
-                               "tcg-cpuid", "family", "model")):
+                               "tcg-cpuid", "family", "model",
+                               "kvm-pv-enforce-cpuid")):
         path = "/machine/unattached/device[0]"
         return dict(zip(props, qmp(["-machine", "q35", "-accel", "tcg"] + args,
                                    [qom_get(path, p) for p in props])))
@@ -149,6 +150,8 @@ class Defaults(unittest.TestCase):
         self.assertFalse(c["hypervisor"])
         self.assertFalse(c["kvm"])
         self.assertFalse(c["tcg-cpuid"])
+        # The hidden KVM PV features' MSRs #GP instead of answering.
+        self.assertTrue(c["kvm-pv-enforce-cpuid"])
 
     def test_brand_follows_topology(self):
         c = self.cpu(["-smp", "cpus=12,cores=6,threads=2",
