@@ -4,9 +4,11 @@
  * SYSCALL leaves RSP alone and the kernel returns to the instruction after
  * it with the same user RSP, so an entry is keyed by (CR3, return RIP,
  * user RSP); the return address of SYSENTER and of compat SYSCALL is the
- * vDSO's choice, so their entries (RIP 0) match any RIP.  The table is
- * shared by all vCPUs (a thread may enter on one vCPU and return on
- * another); the caller serialises access.
+ * vDSO's choice, so their entries (RIP 0) match any RIP, except a return
+ * to a restart site: when Linux restarts such a call it returns to the
+ * vDSO's "int $0x80", which enters the call again; the new entry then
+ * replaces the old one.  The table is shared by all vCPUs (a thread may
+ * enter on one vCPU and return on another); the caller serialises access.
  *
  * - Calls that never return (exit, exit_group, rt_sigreturn) are not kept.
  *   execve returns only on failure; a successful one is evicted by age.
@@ -33,7 +35,7 @@
 
 typedef struct CloakPending {
     uint64_t cr3;
-    uint64_t rip;           /* 0: any (SYSENTER) */
+    uint64_t rip;           /* 0: any (SYSENTER, compat SYSCALL) */
     uint64_t rsp;
     uint64_t child_rsp;     /* fork family: the child's stack, 0 if none */
     uint64_t nr;
@@ -65,10 +67,10 @@ static inline unsigned cloak_pending_bucket(uint64_t cr3, uint64_t rsp)
 
 static inline bool cloak_pending_same_key(const CloakPending *e,
                                           uint64_t cr3, uint64_t rip,
-                                          uint64_t rsp)
+                                          uint64_t rsp, bool restart_site)
 {
     return e->used && e->cr3 == cr3 && e->rsp == rsp &&
-           (e->rip == rip || e->rip == 0);
+           (e->rip == rip || (e->rip == 0 && !restart_site));
 }
 
 /* Records an entry; a stale one with the same key is replaced. */
@@ -92,7 +94,8 @@ static inline void cloak_pending_add(CloakPendingTable *t,
          * (a fork loop) is a new entry.
          */
         if (set[i].used && set[i].cr3 == in->cr3 && set[i].rsp == in->rsp &&
-            set[i].rip == in->rip && !set[i].parent_done) {
+            (set[i].rip == in->rip || set[i].rip == 0) &&
+            !set[i].parent_done) {
             victim = &set[i];
         }
     }
@@ -120,18 +123,20 @@ static inline void cloak_pending_add(CloakPendingTable *t,
  * A return to user mode at (cr3, rip, rsp) with value ret: if it ends an
  * outstanding syscall, copies that entry to *out, says whether this is the
  * child's return of a fork, and forgets the entry once it is complete.
+ * restart_site: the return lands on an "int $0x80" in 32-bit code, where
+ * Linux restarts a call made through the vDSO; RIP-0 entries stay.
  */
 static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
                                        uint64_t rip, uint64_t rsp,
-                                       int64_t ret, CloakPending *out,
-                                       bool *child)
+                                       int64_t ret, bool restart_site,
+                                       CloakPending *out, bool *child)
 {
     CloakPending *set = t->slots[cloak_pending_bucket(cr3, rsp)];
     CloakPending *e = NULL;
     unsigned i;
 
     for (i = 0; i < CLOAK_PENDING_WAYS; i++) {
-        if (cloak_pending_same_key(&set[i], cr3, rip, rsp)) {
+        if (cloak_pending_same_key(&set[i], cr3, rip, rsp, restart_site)) {
             *out = set[i];
             *child = false;
             set[i].used = false;
@@ -146,7 +151,7 @@ static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
         CloakPending *f = &t->forks[i];
         bool fits;
 
-        if (!f->used || (f->rip != rip && f->rip != 0)) {
+        if (!f->used || (f->rip != rip && (f->rip != 0 || restart_site))) {
             continue;
         }
         if (ret == 0) {

@@ -216,11 +216,14 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
     int64_t ret = env->regs[R_EAX];
     struct cloak_trace_syscall_exit *x;
     CloakPending p;
-    bool child, found;
+    bool child, found, restart_site;
 
+    /* Only 32-bit code is restarted through the vDSO's int $0x80 (CD 80). */
+    restart_site = !long64 && (read_guest_u32(cs, rip) & 0xffff) == 0x80cd;
     qemu_spin_lock(&pending_lock);
     found = cloak_pending_match(&pending, env->cr[3], rip, rsp,
-                                long64 ? ret : (int32_t)ret, &p, &child);
+                                long64 ? ret : (int32_t)ret, restart_site,
+                                &p, &child);
     qemu_spin_unlock(&pending_lock);
     if (!found) {
         return;

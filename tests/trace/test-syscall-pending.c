@@ -58,7 +58,7 @@ static uint64_t match(CloakPendingTable *t, uint64_t cr3, uint64_t rip,
     bool c = false;
 
     memset(&out, 0xa5, sizeof(out));
-    if (!cloak_pending_match(t, cr3, rip, rsp, ret, &out, &c)) {
+    if (!cloak_pending_match(t, cr3, rip, rsp, ret, false, &out, &c)) {
         return 0;
     }
     if (child) {
@@ -100,19 +100,19 @@ static void test_pair(void)
     add(t, entry(CR3_A, RIP_A, RSP_A, 17, 42, 3));
 
     /* A return that differs in any part of the key is someone else's. */
-    g_assert_false(cloak_pending_match(t, CR3_B, RIP_A, RSP_A, 5, &out,
-                                       &child));
-    g_assert_false(cloak_pending_match(t, CR3_A, RIP_B, RSP_A, 5, &out,
-                                       &child));
-    g_assert_false(cloak_pending_match(t, CR3_A, RIP_A, RSP_A + 8, 5, &out,
-                                       &child));
-    g_assert_false(cloak_pending_match(t, CR3_A, RIP_A, RSP_B, 5, &out,
-                                       &child));
+    g_assert_false(cloak_pending_match(t, CR3_B, RIP_A, RSP_A, 5, false,
+                                       &out, &child));
+    g_assert_false(cloak_pending_match(t, CR3_A, RIP_B, RSP_A, 5, false,
+                                       &out, &child));
+    g_assert_false(cloak_pending_match(t, CR3_A, RIP_A, RSP_A + 8, 5, false,
+                                       &out, &child));
+    g_assert_false(cloak_pending_match(t, CR3_A, RIP_A, RSP_B, 5, false,
+                                       &out, &child));
 
     /* ret 0 from an ordinary call (read at EOF) is not a child's return. */
     memset(&out, 0, sizeof(out));
-    g_assert_true(cloak_pending_match(t, CR3_A, RIP_A, RSP_A, 0, &out,
-                                      &child));
+    g_assert_true(cloak_pending_match(t, CR3_A, RIP_A, RSP_A, 0, false,
+                                      &out, &child));
     g_assert_false(child);
     g_assert_cmpuint(out.seq, ==, 42);
     g_assert_cmpuint(out.vcpu, ==, 3);
@@ -457,6 +457,37 @@ static void test_fork_loop(void)
     g_free(t);
 }
 
+/*
+ * Linux restarts a call entered through the vDSO by returning to its
+ * "int $0x80", which enters it again: that return is no pairing, and the
+ * new entry replaces the old one.
+ */
+static void test_vdso_restart(void)
+{
+    CloakPendingTable *t = g_new0(CloakPendingTable, 1);
+    CloakPending out;
+    bool child;
+
+    add(t, entry(CR3_A, 0, RSP_A, 3, 30, 0));           /* read, SYSENTER */
+    g_assert_false(cloak_pending_match(t, CR3_A, RIP_A - 2, RSP_A, 3, true,
+                                       &out, &child));
+    add(t, entry(CR3_A, RIP_A, RSP_A, 3, 31, 0));       /* read, INT 0x80 */
+    g_assert_cmpuint(t->evicted, ==, 0);
+    g_assert_cmpuint(match(t, CR3_A, RIP_A, RSP_A, 10, NULL), ==, 31);
+    g_assert_cmpuint(match(t, CR3_A, RIP_B, RSP_A, 10, NULL), ==, 0);
+
+    /* A fork restarted the same way. */
+    add(t, fork_entry(CR3_A, 0, RSP_A, 0, 40));
+    g_assert_false(cloak_pending_match(t, CR3_A, RIP_A - 2, RSP_A, 2, true,
+                                       &out, &child));
+    add(t, fork_entry(CR3_A, RIP_A, RSP_A, 0, 41));
+    g_assert_cmpuint(forks_in_use(t), ==, 1);
+    g_assert_cmpuint(match(t, CR3_A, RIP_A, RSP_A, 100, NULL), ==, 41);
+    g_assert_cmpuint(match(t, CR3_B, RIP_A, RSP_A, 0, NULL), ==, 41);
+    g_assert_cmpuint(forks_in_use(t), ==, 0);
+    g_free(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -480,5 +511,6 @@ int main(int argc, char **argv)
     g_test_add_func("/syscall-pending/fork/list-full", test_fork_list_full);
     g_test_add_func("/syscall-pending/fork/sysenter", test_fork_sysenter);
     g_test_add_func("/syscall-pending/fork/loop", test_fork_loop);
+    g_test_add_func("/syscall-pending/vdso-restart", test_vdso_restart);
     return g_test_run();
 }
