@@ -322,7 +322,10 @@ do_prepare() {
     apply_series "$tmp"
     link_our_sources "$tmp"
     [ -d "$SRC_DIR" ] && sync_patched_mtimes "$SRC_DIR" "$tmp"
-    series_files > "$tmp/.cloak-series-files"
+    # Every file any series of this tree patched: one reverted now may not
+    # have been rebuilt yet.
+    { cat_if_exists "$SRC_DIR/.cloak-series-files"; series_files; } |
+        sort -u > "$tmp/.cloak-series-files"
     echo "$stamp" > "$tmp/.cloak-series-stamp"
     rm -rf "$SRC_DIR.old"
     [ -d "$SRC_DIR" ] && mv "$SRC_DIR" "$SRC_DIR.old"
@@ -340,13 +343,18 @@ series_files() {
     done | sort -u
 }
 
+# Prints file $1 if there is one (a bare cat would stop set -e scripts).
+cat_if_exists() {
+    if [ -f "$1" ]; then cat "$1"; fi
+}
+
 # For every file the old tree's series or the new one patches: one that
 # came out the same keeps the old tree's mtime (nothing to rebuild); one
 # that differs gets a new mtime, even when it is back to its pristine
 # content, whose older mtime would let ninja keep a stale object.
 sync_patched_mtimes() {
     local old=$1 new=$2 f
-    { cat "$old/.cloak-series-files" 2>/dev/null; series_files; } | sort -u |
+    { cat_if_exists "$old/.cloak-series-files"; series_files; } | sort -u |
         while read -r f; do
             [ -f "$new/$f" ] || continue
             if [ -f "$old/$f" ] && cmp -s "$old/$f" "$new/$f"; then

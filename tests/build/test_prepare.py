@@ -48,7 +48,9 @@ class PrepareTests(unittest.TestCase):
             others |= patched_files(self.scratch.path(SERIES, p))
         only_last = sorted(patched_files(self.scratch.path(SERIES, last)) - others)
         self.assertTrue(only_last, '%s shares all its files' % last)
-        kept = sorted(others)[0]
+        same = sorted(others - patched_files(self.scratch.path(SERIES, last)))
+        self.assertTrue(same, 'every file is also patched by %s' % last)
+        kept = same[0]
 
         self.prepare()
         past = time.time() - 3600
