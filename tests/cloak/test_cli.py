@@ -262,10 +262,12 @@ class Strict(unittest.TestCase):
 
     def test_stock_firmware_is_refused(self):
         """Debian's SeaBIOS, given by path, names SeaBIOS and QEMU."""
-        r = run(self.BASE + ["-vga", "none",
-                             "-bios", "/usr/share/seabios/bios-256k.bin"])
+        stock = "/usr/share/seabios/bios-256k.bin"
+        self.assertTrue(os.path.exists(stock), "%s: install seabios" % stock)
+        r = run(self.BASE + ["-vga", "none", "-bios", stock])
         self.assertEqual(r.returncode, 1)
-        self.assertIn("bios-256k.bin", r.stderr)
+        self.assertIn("firmware %s contains \"" % stock, r.stderr)
+        self.assertIn("leave -bios out", r.stderr)
 
     def test_missing_seed(self):
         args = [a for a in self.BASE if a not in ("-uuid", UUID_A)]

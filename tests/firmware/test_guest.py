@@ -34,12 +34,7 @@ PARALLEL = int(os.environ.get("FIRMWARE_BOOT_JOBS", "2"))
 
 NIC = {"q35": "e1000e", "pc": "e1000"}
 
-_workdir = tempfile.mkdtemp(prefix="cloak-fw-test-")
-DISK = os.path.join(_workdir, "disk.img")
-AHCI_TRACE = os.path.join(_workdir, "ahci.trace")
-
-
-def disk_probe_args():
+def disk_probe_args(workdir):
     """An AHCI hard disk and CD, with QEMU tracing the AHCI registers the
     BIOS writes and the interrupts the controller raises.
 
@@ -48,13 +43,14 @@ def disk_probe_args():
     that does not take TFES as the end of the command polls until its
     32-second timeout and never runs AHCI error recovery.
     """
-    with open(DISK, "wb") as f:
+    disk = os.path.join(workdir, "disk.img")
+    with open(disk, "wb") as f:
         f.truncate(64 << 20)
-    return ["-drive", "if=none,id=d0,format=raw,file=" + DISK,
+    return ["-drive", "if=none,id=d0,format=raw,file=" + disk,
             "-device", "ide-hd,drive=d0,bus=ide.0",
             "-device", "ide-cd,bus=ide.1",
             "-trace", "ahci_trigger_irq", "-trace", "ahci_port_write",
-            "-D", AHCI_TRACE]
+            "-D", os.path.join(workdir, "ahci.trace")]
 
 
 def ahci_error_handling(trace):
@@ -80,7 +76,7 @@ def ahci_error_handling(trace):
     return results
 
 
-def plan():
+def plan(workdir):
     """(key, label, machine, args, program, nic) for every boot."""
     configs = fwconfigs.cloaked_configs(QEMU)
     boots = []
@@ -99,7 +95,8 @@ def plan():
     boots.append((("id", name, "q35", True), name + " q35 biosid", "q35",
                   args, "biosid", NIC["q35"]))
     boots.append((("disk", name, "q35", False), name + " q35+ahci disk",
-                  "q35", list(args) + disk_probe_args(), "romscan", None))
+                  "q35", list(args) + disk_probe_args(workdir), "romscan",
+                  None))
     stock = fwconfigs.stock_args(QEMU, NIC["q35"])
     boots.append((("scan", "stock", "q35", True), "stock q35+nic", "q35",
                   stock, "romscan", NIC["q35"]))
@@ -141,16 +138,14 @@ class GuestFirmwareTest(unittest.TestCase):
         if not QEMU or not os.path.exists(QEMU):
             raise RuntimeError("QEMU_BIN is missing (%r): run make build"
                                % QEMU)
-        cls.configs, boots = plan()
+        cls.workdir = tempfile.mkdtemp(prefix="cloak-fw-test-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.configs, boots = plan(cls.workdir)
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             futures = {key: pool.submit(fwboot.boot, QEMU, GUEST_DIR, label,
                                         machine, args, program, nic)
                        for key, label, machine, args, program, nic in boots}
             cls.boots = {key: f.result() for key, f in futures.items()}
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(_workdir, ignore_errors=True)
 
     def scan(self, key):
         b = self.boots[key]
@@ -200,11 +195,12 @@ class GuestFirmwareTest(unittest.TestCase):
     def test_disk_probe_recovers_from_rejected_command(self):
         b = self.boots[("disk", self.configs[0][0], "q35", False)]
         b.section("run:romscan")   # the guest booted
-        with open(AHCI_TRACE) as f:
+        trace = os.path.join(self.workdir, "ahci.trace")
+        with open(trace) as f:
             errors = ahci_error_handling(f.read())
         self.assertTrue(errors, "%s: no AHCI task file error in %s; the "
                         "disk probe no longer sends a rejected command"
-                        % (b.label, AHCI_TRACE))
+                        % (b.label, trace))
         self.assertEqual([port for port, recovered in errors if not recovered],
                          [], "%s: the BIOS missed a task file error and "
                          "waited for its timeout (ports listed)" % b.label)

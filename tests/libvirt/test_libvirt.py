@@ -489,8 +489,12 @@ class LibvirtDropIn(unittest.TestCase):
         example domain's report.  The one expected finding is the display:
         QEMU's std VGA is 1234:1111 (docs/cloak.md, what stays visible)."""
         problems = []
+        profile = qemu_args(ET.fromstring(example_domain_xml()))
+        profile = profile[profile.index("-cloak") + 1].split("=", 1)[1]
+        oui = test_cloak.profile_values(profile)["net.oui"]
         for name, check in test_cloak.CHECKS:
-            found = check(report)
+            found = (check(report, oui) if check is test_cloak.check_mac
+                     else check(report))
             if check is test_cloak.check_pci:
                 found = [f for f in found if "VGA compatible controller [0300]"
                          not in f or "[1234:1111]" not in f]

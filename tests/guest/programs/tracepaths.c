@@ -14,7 +14,7 @@
  *   newfstatat(AT_FDCWD, that path, &st, 0)                    = 0
  *   rename(that path, "<that path>.renamed")                   = 0
  *   unlink("<that path>.renamed")                              = 0
- *   openat(AT_FDCWD, LONG_PATH, O_RDONLY, 0)   = -ENOENT (path truncated)
+ *   openat(AT_FDCWD, LONG_PATH, O_RDONLY, 0)   = -ENAMETOOLONG (truncated)
  *   openat(AT_FDCWD, (char *)8, O_RDONLY, 0)   = -EFAULT (path unreadable)
  *   INT 0x80: getpid()                                         = pid
  *   INT 0x80: write(1, "tracepaths: int80\n", 18)              = 18
@@ -45,8 +45,9 @@ static int int80(int nr, int a, int b, int c)
 {
     int ret;
 
+    /* Kernels before 4.17 clobbered r8-r11 on int $0x80 from 64-bit code. */
     __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c)
-                     : "memory");
+                     : "r8", "r9", "r10", "r11", "memory");
     return ret;
 }
 

@@ -12,6 +12,7 @@
  *   write(1, "tracecompat: vsyscall\n", 22)             = 22
  *   open("/nonexistent/cloak-tracecompat", O_RDONLY)    = -ENOENT
  *   mmap2(0x10000, 0, 3, 0x22, -1, 0x12345)             = -EINVAL
+ *   exit_group(0)
  *
  * The failing mmap2 has six distinct arguments: the sixth travels on the
  * user stack for both entries, where the trace must find it.
@@ -28,6 +29,7 @@
 #define NR32_OPEN 5
 #define NR32_GETPID 20
 #define NR32_MMAP2 192
+#define NR32_EXIT_GROUP 252
 
 #define MMAP2_PGOFF 0x12345
 
@@ -36,8 +38,9 @@ static unsigned long vsyscall;
 /*
  * __kernel_vsyscall takes the i386 convention: number in EAX, arguments
  * in EBX, ECX, EDX, ESI, EDI, EBP.  EBP is the frame pointer, so it is
- * saved and loaded by hand; everything the asm needs besides the argument
- * registers is read through EAX, never relative to the moving ESP.
+ * saved and loaded by hand; what the asm needs besides the argument
+ * registers is read through EAX, so no operand the compiler chose is
+ * relative to the ESP the pushes move.
  */
 static long vsys6(long nr, long a, long b, long c, long d, long e, long f)
 {
@@ -90,5 +93,6 @@ int main(void)
     vsys6(NR32_OPEN, (long)missing, O_RDONLY, 0, 0, 0, 0);
     vsys6(NR32_MMAP2, 0x10000, 0, PROT_READ | PROT_WRITE,
           MAP_PRIVATE | MAP_ANONYMOUS, -1, MMAP2_PGOFF);
+    vsys6(NR32_EXIT_GROUP, 0, 0, 0, 0, 0, 0);
     return 0;
 }
