@@ -167,12 +167,8 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # The SHA-256 Debian's Sources index gives for the orig tarball.
 sources_index_sha256() {
-    { apt-cache showsrc "$DEBIAN_SOURCE_PACKAGE" 2>/dev/null || true; } | awk -v ver="$DEBIAN_SOURCE_VERSION" -v f="$ORIG_TARBALL" '
-        /^Package:/ { in_ver = 0 }
-        /^Version:/ { in_ver = ($2 == ver) }
-        /^Checksums-Sha256:/ { in_sha = 1; next }
-        /^[^ ]/ { in_sha = 0 }
-        in_ver && in_sha && $3 == f { print $1; exit }'
+    "$TOP/scripts/apt-source-sha256" "$DEBIAN_SOURCE_PACKAGE" \
+        "$DEBIAN_SOURCE_VERSION" "$ORIG_TARBALL"
 }
 
 fetch_from_apt() {

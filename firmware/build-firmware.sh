@@ -59,13 +59,8 @@ source_files() {
 # The SHA-256 apt's Sources index gives for file $1 of the pinned version,
 # or nothing (apt-cache fails when it knows no such source package).
 sources_index_sha256() {
-    { apt-cache showsrc "$SEABIOS_SOURCE_PACKAGE" 2>/dev/null || true; } |
-        awk -v ver="$SEABIOS_DEBIAN_VERSION" -v f="$1" '
-            /^Package:/ { in_ver = 0 }
-            /^Version:/ { in_ver = ($2 == ver) }
-            /^Checksums-Sha256:/ { in_sha = 1; next }
-            /^[^ ]/ { in_sha = 0 }
-            in_ver && in_sha && $3 == f { print $1; exit }'
+    "$TOP/scripts/apt-source-sha256" "$SEABIOS_SOURCE_PACKAGE" \
+        "$SEABIOS_DEBIAN_VERSION" "$1"
 }
 
 cached_source_ok() {

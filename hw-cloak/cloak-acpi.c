@@ -27,6 +27,17 @@ void cloak_acpi_header_ids(uint32_t *oem_rev, const char **creator_id,
     *creator_rev = s->acpi_creator_rev;
 }
 
+/* Device @name with EISA ID @hid and the resources @crs, into @scope. */
+static void add_legacy_device(Aml *scope, const char *name, const char *hid,
+                              Aml *crs)
+{
+    Aml *dev = aml_device("%s", name);
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid(hid)));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    aml_append(scope, dev);
+}
+
 /*
  * The legacy devices every PC chipset has and QEMU emulates (i8257 DMA,
  * i8254 PIT, i8259 PIC, the FPU error port, the PC speaker), described
@@ -35,48 +46,33 @@ void cloak_acpi_header_ids(uint32_t *oem_rev, const char **creator_id,
  */
 void cloak_acpi_build_legacy_devices(Aml *scope)
 {
-    Aml *dev, *crs;
+    Aml *crs;
 
-    dev = aml_device("DMAC");
-    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0200")));
     crs = aml_resource_template();
     aml_append(crs, aml_io(AML_DECODE16, 0x0000, 0x0000, 0x01, 0x10));
     aml_append(crs, aml_io(AML_DECODE16, 0x0081, 0x0081, 0x01, 0x0f));
     aml_append(crs, aml_io(AML_DECODE16, 0x00c0, 0x00c0, 0x01, 0x20));
     aml_append(crs, aml_dma(AML_COMPATIBILITY, AML_NOTBUSMASTER,
                             AML_TRANSFER8_16, 4));
-    aml_append(dev, aml_name_decl("_CRS", crs));
-    aml_append(scope, dev);
+    add_legacy_device(scope, "DMAC", "PNP0200", crs);
 
-    dev = aml_device("TIMR");
-    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0100")));
     crs = aml_resource_template();
     aml_append(crs, aml_io(AML_DECODE16, 0x0040, 0x0040, 0x01, 0x04));
     aml_append(crs, aml_irq_no_flags(0));
-    aml_append(dev, aml_name_decl("_CRS", crs));
-    aml_append(scope, dev);
+    add_legacy_device(scope, "TIMR", "PNP0100", crs);
 
-    dev = aml_device("PIC");
-    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0000")));
     crs = aml_resource_template();
     aml_append(crs, aml_io(AML_DECODE16, 0x0020, 0x0020, 0x01, 0x02));
     aml_append(crs, aml_io(AML_DECODE16, 0x00a0, 0x00a0, 0x01, 0x02));
     aml_append(crs, aml_irq_no_flags(2));
-    aml_append(dev, aml_name_decl("_CRS", crs));
-    aml_append(scope, dev);
+    add_legacy_device(scope, "PIC", "PNP0000", crs);
 
-    dev = aml_device("MATH");
-    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0C04")));
     crs = aml_resource_template();
     aml_append(crs, aml_io(AML_DECODE16, 0x00f0, 0x00f0, 0x01, 0x01));
     aml_append(crs, aml_irq_no_flags(13));
-    aml_append(dev, aml_name_decl("_CRS", crs));
-    aml_append(scope, dev);
+    add_legacy_device(scope, "MATH", "PNP0C04", crs);
 
-    dev = aml_device("SPKR");
-    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0800")));
     crs = aml_resource_template();
     aml_append(crs, aml_io(AML_DECODE16, 0x0061, 0x0061, 0x01, 0x01));
-    aml_append(dev, aml_name_decl("_CRS", crs));
-    aml_append(scope, dev);
+    add_legacy_device(scope, "SPKR", "PNP0800", crs);
 }

@@ -42,6 +42,13 @@ def has_cloak_option(qemu):
     return _has_cloak[qemu]
 
 
+def require_cloak(qemu):
+    """Fails, never skips, when qemu is not a qemu-cloak build."""
+    if not has_cloak_option(qemu):
+        raise AssertionError("%s has no -cloak option: not a qemu-cloak "
+                             "build" % qemu)
+
+
 def stock_args(qemu):
     """Arguments for QEMU's own identities: -cloak off where it exists."""
     return ["-cloak", "off"] if has_cloak_option(qemu) else []

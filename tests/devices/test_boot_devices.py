@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 
 import cloakguest  # noqa: E402
 import guest_overlay  # noqa: E402
-from qemu_qmp import has_cloak_option, stock_args  # noqa: E402
+from qemu_qmp import require_cloak, stock_args  # noqa: E402
 
 BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(TOP, "build"))
 QEMU = os.environ.get("QEMU_BIN",
@@ -388,9 +388,7 @@ class ProfileIdentities(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not has_cloak_option(QEMU):
-            raise AssertionError("%s has no -cloak option: not a qemu-cloak "
-                                 "build" % QEMU)
+        require_cloak(QEMU)
         cls.tmp = tempfile.TemporaryDirectory()
         base = os.path.join(TOP, "hw-cloak", "profiles",
                             "dell-optiplex-7070.conf")

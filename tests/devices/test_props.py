@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from qemu_qmp import (QemuQmp, has_cloak_option,  # noqa: E402
+from qemu_qmp import (QemuQmp, require_cloak,  # noqa: E402
                       run_qemu_expect_failure, stock_args)
 
 QEMU = os.environ.get("QEMU_BIN",
@@ -346,9 +346,7 @@ hda-codec-vendor-id=0x10ec0887
 
     @classmethod
     def setUpClass(cls):
-        if not has_cloak_option(QEMU):
-            raise AssertionError("%s has no -cloak option: not a qemu-cloak "
-                                 "build" % QEMU)
+        require_cloak(QEMU)
         import tempfile
         cls.tmp = tempfile.TemporaryDirectory()
         cls.profile = profile_with_devices(cls.tmp.name, cls.GROUP)
