@@ -20,6 +20,7 @@ typedef struct CloakGlobal {
     const char *seed_source;    /* "-uuid", "-name", "-cloak seed=", NULL */
     const char *brand;      /* the profile's model-id for this topology */
     bool brand_fits;        /* ... an exact match for cores and threads */
+    char *cpu_choice;       /* its "<C>c<T>t", for per-model [cpu] keys */
     char *topology;         /* for messages */
     bool cpu_passthrough;   /* -cpu host: the host's identity stays */
 } CloakGlobal;

@@ -26,6 +26,7 @@ typedef enum {
     VAL_RELEASE,    /* major.minor, each 0..255 */
     VAL_OUI,        /* XX:XX:XX, unicast and universally administered */
     VAL_TEMPLATE,   /* [identity] values: {D,X,A,L:n} only */
+    VAL_FLAGS,      /* comma-separated QEMU CPU feature names */
 } ValueKind;
 
 typedef struct {
@@ -100,8 +101,22 @@ static const KeySpec cpu_keys[] = {
     NUM("cache-l1", 1, 0x7fff),     /* KiB per core, data + instruction */
     NUM("cache-l2", 1, 0x7fff),     /* KiB per core */
     NUM("cache-l3", 1, 0x7fff),     /* KiB per core */
-    /* model-id-<cores>c<threads>t are checked in validate_key() */
+    /* the microcode revision (MSR 0x8B) the part runs */
+    NUM("microcode", 1, UINT32_MAX),
+    /* IA32_ARCH_CAPABILITIES bits and CPUID flags, by QEMU's names */
+    { "arch-capabilities", VAL_FLAGS, 0, 0 },
+    { "features", VAL_FLAGS, 0, 0 },
+    /*
+     * model-id-<C>c<T>t, and any key of cpu_topology_keys with that
+     * suffix, are checked in find_key()
+     */
     { NULL }
+};
+
+/* [cpu] keys a model choice (a <C>c<T>t suffix) may set for itself. */
+static const char *const cpu_topology_keys[] = {
+    "model-id", "model", "stepping", "microcode", "arch-capabilities",
+    "features",
 };
 
 static const KeySpec memory_keys[] = {
@@ -508,18 +523,29 @@ static const GroupSpec *find_group(const char *group)
     return NULL;
 }
 
-static bool is_model_id_key(const char *key)
+/*
+ * The base of a [cpu] key for one model choice, "<base>-<C>c<T>t", or
+ * NULL.  A core runs one or two threads (SMT) on every x86 desktop part.
+ */
+static const char *cpu_topology_key_base(const char *key)
 {
-    unsigned cores, threads;
-    int end = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(cpu_topology_keys); i++) {
+        size_t n = strlen(cpu_topology_keys[i]);
+        unsigned cores, threads;
+        int end = 0;
 
-    if (sscanf(key, "model-id-%uc%ut%n", &cores, &threads, &end) != 2 ||
-        key[end] != '\0') {
-        return false;
+        if (strncmp(key, cpu_topology_keys[i], n) || key[n] != '-' ||
+            !g_ascii_isdigit(key[n + 1]) ||
+            sscanf(key + n + 1, "%3uc%3ut%n", &cores, &threads, &end) != 2 ||
+            key[n + 1 + end] != '\0') {
+            continue;
+        }
+        if (cores >= 1 && cores <= 256 &&
+            (threads == cores || threads == 2 * cores)) {
+            return cpu_topology_keys[i];
+        }
     }
-    /* a core runs one or two threads (SMT) on every x86 desktop part */
-    return cores >= 1 && cores <= 256 &&
-           (threads == cores || threads == 2 * cores);
+    return NULL;
 }
 
 static bool find_key(const GroupSpec *g, const char *key, KeySpec *out)
@@ -530,9 +556,20 @@ static bool find_key(const GroupSpec *g, const char *key, KeySpec *out)
             return true;
         }
     }
-    if (!strcmp(g->name, "cpu") && is_model_id_key(key)) {
-        *out = (KeySpec) { key, VAL_STRING, 0, 0 };
-        return true;
+    if (!strcmp(g->name, "cpu")) {
+        const char *base = cpu_topology_key_base(key);
+
+        if (base && !strcmp(base, "model-id")) {
+            *out = (KeySpec) { key, VAL_STRING, 0, 0 };
+            return true;
+        }
+        for (const KeySpec *k = g->keys; base && k->key; k++) {
+            if (!strcmp(k->key, base)) {
+                *out = *k;
+                out->key = key;
+                return true;
+            }
+        }
     }
     if (!strcmp(g->name, "devices") && device_keys) {
         for (const char *const *d = device_keys; *d; d++) {
@@ -558,7 +595,9 @@ static char *known_keys(const GroupSpec *g)
         g_string_append_printf(s, "%s%s", s->len ? ", " : "", k->key);
     }
     if (!strcmp(g->name, "cpu")) {
-        g_string_append(s, ", model-id-<cores>c<threads>t");
+        g_string_append(s, ", model-id-<cores>c<threads>t, and <key>-<cores>"
+                        "c<threads>t for model, stepping, microcode, "
+                        "arch-capabilities and features");
     }
     if (!strcmp(g->name, "devices") && device_keys) {
         for (const char *const *d = device_keys; *d; d++) {
@@ -573,6 +612,41 @@ static bool printable_ascii(const char *s)
     for (; *s; s++) {
         if (*s < 0x20 || *s > 0x7e) {
             return false;
+        }
+    }
+    return true;
+}
+
+/* "name,name,...": QEMU's CPU feature names, each once. */
+static bool check_flags(const char *v, char **why)
+{
+    g_auto(GStrv) names = g_strsplit(v, ",", -1);
+
+    for (size_t i = 0; names[i]; i++) {
+        const char *n = names[i];
+
+        if (!*n) {
+            *why = g_strdup_printf("'%s' has an empty feature name", v);
+            return false;
+        }
+        if (!g_ascii_islower(n[0]) && !g_ascii_isdigit(n[0])) {
+            *why = g_strdup_printf("feature '%s' must start with a lower-case "
+                                   "letter or digit", n);
+            return false;
+        }
+        for (const char *c = n; *c; c++) {
+            if (!g_ascii_islower(*c) && !g_ascii_isdigit(*c) &&
+                !strchr("-_.", *c)) {
+                *why = g_strdup_printf("feature '%s': only a-z, 0-9, '-', "
+                                       "'_' and '.' are allowed", n);
+                return false;
+            }
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (!strcmp(names[j], n)) {
+                *why = g_strdup_printf("feature '%s' is listed twice", n);
+                return false;
+            }
         }
     }
     return true;
@@ -652,6 +726,8 @@ static bool check_value(const CloakProfile *p, const KeySpec *k,
             return false;
         }
         return true;
+    case VAL_FLAGS:
+        return check_flags(v, why);
     case VAL_OUI:
         if (strlen(v) != 8 ||
             sscanf(v, "%2x:%2x:%2x%n", &a, &b, &c, &end) != 3 ||

@@ -10,6 +10,9 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/qapi-types-common.h"
+#include "qobject/qlist.h"
+#include "qobject/qstring.h"
+#include "qom/qom-qobject.h"
 #include "qemu/datadir.h"
 #include "qemu/error-report.h"
 #include "qom/object.h"
@@ -72,6 +75,41 @@ static bool cpu_bool(Object *cpu, const char *prop)
            object_property_get_bool(cpu, prop, NULL);
 }
 
+/*
+ * A feature the profile claims but the accelerator filtered out (KVM on
+ * a host without it) makes the CPU contradict its own model: microcode
+ * and capability bits that promise mitigations the guest cannot use.
+ */
+static void check_cpu_claims(Object *cpu)
+{
+    QObject *q = object_property_get_qobject(cpu, "unavailable-features",
+                                             NULL);
+    QList *list = q ? qobject_to(QList, q) : NULL;
+    g_autoptr(GString) names = g_string_new(NULL);
+    QListEntry *e;
+
+    if (!list) {
+        qobject_unref(q);
+        return;
+    }
+    QLIST_FOREACH_ENTRY(list, e) {
+        QString *name = qobject_to(QString, qlist_entry_obj(e));
+
+        if (name) {
+            g_string_append_printf(names, "%s%s", names->len ? ", " : "",
+                                   qstring_get_str(name));
+        }
+    }
+    qobject_unref(q);
+    if (names->len) {
+        leak("profile %s claims CPU features that %s cannot give this "
+             "guest: %s (see docs/cloak.md, \"The CPU\")",
+             cloak_profile_name(cloak.profile),
+             kvm_enabled() ? "KVM on this host" : "this accelerator",
+             names->str);
+    }
+}
+
 static void check_cpu(void)
 {
     Object *cpu = first_cpu ? OBJECT(first_cpu) : NULL;
@@ -120,6 +158,9 @@ static void check_cpu(void)
                   strstr(brand, "Common KVM") || strstr(brand, "TCG"))) {
         leak("CPU brand \"%s\" names a virtual CPU (-cpu ...,model-id=)",
              brand);
+    }
+    if (!cloak.cpu_passthrough) {
+        check_cpu_claims(cpu);
     }
     if (!cloak.cpu_passthrough && !cloak.brand_fits) {
         leak("profile %s has no CPU brand for %s (add model-id-<C>c<T>t to "

@@ -453,6 +453,7 @@ static void choose_brand(MachineState *ms)
     if (cloak_profile_get(cloak.profile, "cpu", exact)) {
         cloak.brand = cloak_value("cpu", exact);
         cloak.brand_fits = ms->smp.sockets == 1;
+        cloak.cpu_choice = g_strdup(exact + strlen("model-id-"));
         return;
     }
     for (const char *const *k = cloak_profile_keys(cloak.profile, "cpu");
@@ -470,6 +471,64 @@ static void choose_brand(MachineState *ms)
     }
     cloak.brand = best ? cloak_value("cpu", best) : NULL;
     cloak.brand_fits = false;
+    cloak.cpu_choice = best ? g_strdup(best + strlen("model-id-")) : NULL;
+}
+
+/*
+ * A [cpu] value of the model chosen for this topology: KEY-<C>c<T>t when
+ * the profile sets it for that model, else KEY.
+ */
+static const char *cpu_value(const char *key)
+{
+    if (cloak.cpu_choice) {
+        g_autofree char *k = g_strdup_printf("%s-%s", key, cloak.cpu_choice);
+        const char *v = cloak_value("cpu", k);
+
+        if (v) {
+            return v;
+        }
+    }
+    return cloak_value("cpu", key);
+}
+
+/* Each name in a comma-separated list of CPU features on @base. */
+static void register_cpu_flags(const char *base, const char *list)
+{
+    g_auto(GStrv) names = list ? g_strsplit(list, ",", -1) : NULL;
+
+    for (size_t i = 0; names && names[i]; i++) {
+        object_register_sugar_prop(base, names[i], "on", false);
+    }
+}
+
+/*
+ * Microcode revision, IA32_ARCH_CAPABILITIES and the CPUID flags of the
+ * real part: the guest kernel picks its mitigations from them, so they
+ * decide both its vulnerability report and what each syscall costs.
+ */
+static void register_cpu_capabilities(const char *base, const char *vendor)
+{
+    g_autofree char *own = cloak.cpu_choice ?
+        g_strdup_printf("microcode-%s", cloak.cpu_choice) : NULL;
+    const char *caps = cpu_value("arch-capabilities");
+    uint64_t rev;
+
+    if ((own && cloak_profile_get_u64(cloak.profile, "cpu", own, &rev)) ||
+        cloak_profile_get_u64(cloak.profile, "cpu", "microcode", &rev)) {
+        g_autofree char *v = NULL;
+
+        /* Intel keeps the revision in EDX (bits 63:32), AMD in EAX */
+        if (vendor && !strcmp(vendor, "GenuineIntel")) {
+            rev <<= 32;
+        }
+        v = g_strdup_printf("%" PRIu64, rev);
+        object_register_sugar_prop(base, "ucode-rev", v, false);
+    }
+    if (caps) {
+        object_register_sugar_prop(base, "arch-capabilities", "on", false);
+        register_cpu_flags(base, caps);
+    }
+    register_cpu_flags(base, cpu_value("features"));
 }
 
 void cloak_register_cpu_defaults(MachineState *ms, const char *cpu_option,
@@ -514,7 +573,7 @@ void cloak_register_cpu_defaults(MachineState *ms, const char *cpu_option,
         return;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(identity); i++) {
-        const char *v = cloak_value("cpu", identity[i][1]);
+        const char *v = cpu_value(identity[i][1]);
 
         if (v) {
             object_register_sugar_prop(base, identity[i][0], v, false);
@@ -530,4 +589,5 @@ void cloak_register_cpu_defaults(MachineState *ms, const char *cpu_option,
     } else if (vendor && !strcmp(vendor, "AuthenticAMD")) {
         object_register_sugar_prop(base, "vmx", "off", true);
     }
+    register_cpu_capabilities(base, vendor);
 }

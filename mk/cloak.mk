@@ -8,6 +8,8 @@
 #                      and stock QEMU (-cloak off), under TCG
 #   fuzz-cloak-profile libFuzzer on the profile parser, CLOAK_FUZZ_SECONDS
 #   bench-cloak        boot-to-power-off time, cloaked / stock
+#   bench-cloak-cpu    guest getpid, open+close and page-fault cost,
+#                      cloaked / stock, for every profile
 
 CLOAK_PROFILE_CHECK := $(TOOLS_DIR)/cloak-profile-check
 CLOAK_FUZZER := $(TOOLS_DIR)/cloak-profile-fuzzer
@@ -19,10 +21,10 @@ TOOLS += $(CLOAK_PROFILE_CHECK)
 UNIT_CHECKS += check-unit-cloak
 BOOT_CHECKS += check-cloak-cli check-boot-cloak
 FUZZ_TARGETS += fuzz-cloak-profile
-BENCH_TARGETS += bench-cloak
+BENCH_TARGETS += bench-cloak bench-cloak-cpu
 
 .PHONY: check-unit-cloak check-cloak-cli check-boot-cloak fuzz-cloak-profile \
-        bench-cloak
+        bench-cloak bench-cloak-cpu
 
 $(CLOAK_PROFILE_CHECK): $(TOP)/tests/cloak/profile-check.c $(CLOAK_PARSER_SRC)
 	@mkdir -p $(dir $@)
@@ -62,3 +64,6 @@ fuzz-cloak-profile: $(CLOAK_FUZZER)
 
 bench-cloak: $(CLOAK_GUEST_DEP)
 	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) $(PYTHON) tests/cloak/bench_boot.py
+
+bench-cloak-cpu: $(CLOAK_GUEST_DEP)
+	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) $(PYTHON) tests/cloak/bench_cpu.py

@@ -107,6 +107,46 @@ def device_args(machine, disk):
     ]
 
 
+# What the guest kernel reports of each profile's CPU, in one place: the
+# table in docs/cloak.md ("The CPU"), which says it is what the real part
+# reports on bare metal.
+CPU_DOC = os.path.join(TOP, "docs", "cloak.md")
+STOCK_COLUMN = "-cloak off"
+
+
+def documented_cpu_reports():
+    """{column: {file: text}} of docs/cloak.md's vulnerability table."""
+    with open(CPU_DOC) as f:
+        text = f.read()
+    m = re.search(r"<!-- cpu-vulnerabilities: begin -->\n(.*?)"
+                  r"<!-- cpu-vulnerabilities: end -->", text, re.S)
+    if not m:
+        raise AssertionError("docs/cloak.md has no cpu-vulnerabilities table")
+    rows = [[c.strip() for c in l.strip().strip("|").split("|")]
+            for l in m.group(1).strip().splitlines()]
+    header, body = rows[0], rows[2:]
+    table = {col: {} for col in header[1:]}
+    for row in body:
+        for col, cell in zip(header[1:], row[1:]):
+            table[col][row[0]] = cell
+    return table
+
+
+def cpu_report(r):
+    """{file: text} of the guest's cpu-vulnerabilities section, with the
+    microcode revision from /proc/cpuinfo as "microcode"."""
+    report = {}
+    for line in r.output("cpu-vulnerabilities").splitlines():
+        m = re.match(r"^microcode\s*:\s*(\S+)$", line)
+        if m:
+            report["microcode"] = m.group(1)
+            continue
+        name, sep, text = line.partition(":")
+        if sep:
+            report[name] = text
+    return report
+
+
 # ---- the checks ------------------------------------------------------------
 # Each takes a Report and returns a list of problems (empty = clean).
 
@@ -441,6 +481,31 @@ class StockBattery(unittest.TestCase):
             with self.subTest(machine=m):
                 self.assertEqual(r.output("virt-what").strip(), "qemu")
                 self.assertEqual(r.output("systemd-detect-virt").strip(), "qemu")
+
+
+class CpuCoherence(unittest.TestCase):
+    """The guest kernel's verdict on the CPU (vulnerabilities, microcode)
+    is the documented one of the profile's real part; stock is qemu64's."""
+
+    def test_profiles_report_their_real_part(self):
+        table = documented_cpu_reports()
+        for p in PROFILES:
+            for m in MACHINES:
+                with self.subTest(profile=p, machine=m):
+                    self.assertIn(p, table, "docs/cloak.md has no column "
+                                  "for profile %s" % p)
+                    self.assertEqual(cpu_report(Boots.get((p, m, 0))),
+                                     table[p])
+
+    def test_stock_reports_qemu64(self):
+        table = documented_cpu_reports()
+        for m in MACHINES:
+            got = cpu_report(Boots.get(("stock", m, 0)))
+            with self.subTest(machine=m):
+                self.assertEqual(got, table[STOCK_COLUMN])
+                for p in PROFILES:
+                    self.assertNotEqual(got, table.get(p),
+                                        "stock reads like profile %s" % p)
 
 
 class FakeReports(unittest.TestCase):

@@ -29,7 +29,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 
 # The sections /init prints in detector mode, in order.
 DETECTORS = ("probe", "virt-what", "systemd-detect-virt", "dmidecode",
-             "lspci", "lscpu", "dmesg")
+             "lspci", "lscpu", "cpu-vulnerabilities", "dmesg")
 
 DEFAULT_TIMEOUT = 300
 KVM_PROBE_TIMEOUT = 30

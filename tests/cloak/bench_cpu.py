@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""make bench: what the cloaked CPU costs the guest per kernel entry.
+
+For every shipped profile, boots the test guest with cloak.run=syscallbench
+(getpid, open+close of /dev/null, first-touch page faults, each timed in
+the guest) under TCG, alternating stock (-cloak off) and cloaked boots in
+CLOAK_BENCH_CPU_PAIRS pairs (default 3), and prints each pair's ratios and
+the ratio of the medians, cloaked / stock.  The guest kernel keeps its
+default mitigations: they are what the profile's CPU decides.
+
+Environment: QEMU_BIN, GUEST_DIR, CLOAK_BENCH_CPU_PAIRS,
+CLOAK_BENCH_CPU_ITERATIONS (default 40000), CLOAK_BENCH_CPU_PROFILES
+(comma-separated; default every shipped profile).
+"""
+
+import os
+import re
+import statistics
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+sys.path.insert(0, os.path.join(TOP, "tests", "cloak"))
+
+import cloakguest  # noqa: E402
+from test_cloak import QEMU, GUEST_DIR, PROFILES, topology  # noqa: E402
+
+PAIRS = int(os.environ.get("CLOAK_BENCH_CPU_PAIRS", "3"))
+ITERATIONS = int(os.environ.get("CLOAK_BENCH_CPU_ITERATIONS", "40000"))
+WORKLOADS = ("getpid", "open-close", "pagefault")
+
+
+def run(cloak):
+    """{workload: ns per operation} of one boot."""
+    r = cloakguest.boot(QEMU, machine="q35", accel="tcg", guest_dir=GUEST_DIR,
+                        smp=topology(None), run="syscallbench",
+                        run_args=[str(ITERATIONS)],
+                        extra_args=["-cloak", cloak])
+    out = r.output("run:syscallbench")
+    costs = {}
+    for m in re.finditer(r"^syscallbench: (\S+) n=(\d+) ns=(\d+)$", out, re.M):
+        costs[m.group(1)] = int(m.group(3)) / int(m.group(2))
+    missing = [w for w in WORKLOADS if w not in costs]
+    if missing:
+        raise SystemExit("bench-cpu: -cloak %s: no result for %s:\n%s"
+                         % (cloak, ", ".join(missing), out))
+    return costs
+
+
+def main():
+    wanted = os.environ.get("CLOAK_BENCH_CPU_PROFILES")
+    profiles = wanted.split(",") if wanted else PROFILES
+    summary = []
+    for profile in profiles:
+        stock = {w: [] for w in WORKLOADS}
+        cloaked = {w: [] for w in WORKLOADS}
+        for i in range(PAIRS):
+            s = run("off")
+            c = run("profile=" + profile)
+            for w in WORKLOADS:
+                stock[w].append(s[w])
+                cloaked[w].append(c[w])
+            print("%s pair %d: %s" % (profile, i + 1, "  ".join(
+                "%s %.0f/%.0f ns = %.2f" % (w, c[w], s[w], c[w] / s[w])
+                for w in WORKLOADS)), flush=True)
+        ratios = {w: statistics.median(cloaked[w]) / statistics.median(stock[w])
+                  for w in WORKLOADS}
+        summary.append((profile, ratios))
+    print("bench-cpu: TCG, q35, -smp %s, %d operations each, %d pairs; "
+          "cloaked / stock (medians):" % (topology(None), ITERATIONS, PAIRS))
+    for profile, ratios in summary:
+        print("  %-24s %s" % (profile, "  ".join(
+            "%s %.2fx" % (w, ratios[w]) for w in WORKLOADS)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
