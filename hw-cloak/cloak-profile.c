@@ -620,8 +620,15 @@ static bool printable_ascii(const char *s)
 /* "name,name,...": QEMU's CPU feature names, each once. */
 static bool check_flags(const char *v, char **why)
 {
-    g_auto(GStrv) names = g_strsplit(v, ",", -1);
+    g_auto(GStrv) names = NULL;
 
+    if (strlen(v) > CLOAK_PROFILE_MAX_FLAGS) {
+        *why = g_strdup_printf("a feature list of %zu characters; at most %d "
+                               "are allowed", strlen(v),
+                               CLOAK_PROFILE_MAX_FLAGS);
+        return false;
+    }
+    names = g_strsplit(v, ",", -1);
     for (size_t i = 0; names[i]; i++) {
         const char *n = names[i];
 

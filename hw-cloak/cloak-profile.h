@@ -34,6 +34,9 @@ typedef enum {
 /* Longest string value a profile may set (SMBIOS strings, brands). */
 #define CLOAK_PROFILE_MAX_STRING 64
 
+/* ...and of a list of CPU feature names ([cpu] features, arch-capabilities). */
+#define CLOAK_PROFILE_MAX_FLAGS 1024
+
 /*
  * Parses @data (of @len bytes) as a profile named @name; @filename is
  * used only in error messages, which have the form "FILE:LINE: what".

@@ -166,6 +166,7 @@ class BadInput(unittest.TestCase):
         ("[cpu]\nvendor-8c8t=GenuineIntel\n", 2, "unknown key"),
         ("[cpu]\nfeatures=avx,,avx2\n", 2, "empty feature name"),
         ("[cpu]\nfeatures=avx,avx\n", 2, "listed twice"),
+        ("[cpu]\nfeatures=" + "a," * 600 + "b\n", 2, "at most 1024"),
         ("[cpu]\nfeatures=AVX\n", 2, "must start with a lower-case"),
         ("[cpu]\narch-capabilities=rdctl-no mds-no\n", 2, "only a-z"),
         ("[cpu]\nfeatures-4c8t=+avx\n", 2, "must start with a lower-case"),
