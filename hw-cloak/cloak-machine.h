@@ -39,6 +39,7 @@ typedef struct CloakMachineState {
     uint32_t smbios_cache_l1;
     uint32_t smbios_cache_l2;
     uint32_t smbios_cache_l3;
+    uint8_t smbios_cache_ways[3];   /* L1 (data), L2, L3; 0: 8, 4, 12 */
     uint8_t smbios_mem_type;
     uint16_t smbios_mem_type_detail;
     uint8_t smbios_mem_form_factor;

@@ -101,6 +101,12 @@ static const KeySpec cpu_keys[] = {
     NUM("cache-l1", 1, 0x7fff),     /* KiB per core, data + instruction */
     NUM("cache-l2", 1, 0x7fff),     /* KiB per core */
     NUM("cache-l3", 1, 0x7fff),     /* KiB per core */
+    /* CPUID leaves 2, 4 and 0x80000005/6: the L1 data share of cache-l1 */
+    NUM("cache-l1d", 1, 0x7fff),
+    NUM("cache-l1d-ways", 1, 0xff),
+    NUM("cache-l1i-ways", 1, 0xff),
+    NUM("cache-l2-ways", 1, 0xff),
+    NUM("cache-l3-ways", 1, 0xff),
     /* the microcode revision (MSR 0x8B) the part runs */
     NUM("microcode", 1, UINT32_MAX),
     /* IA32_ARCH_CAPABILITIES bits and CPUID flags, by QEMU's names */

@@ -390,14 +390,35 @@ static uint16_t cache_size_field(uint32_t kib)
     return 0x8000 | MIN(kib / 64, 0x7fff);  /* 64K granularity */
 }
 
-static void build_type_7(unsigned socket, unsigned level, uint32_t kib)
+/* SMBIOS type 7 Associativity of @ways ways; 0x02 (Unknown) if none. */
+static uint8_t smbios_associativity(unsigned ways)
+{
+    static const struct {
+        unsigned ways;
+        uint8_t code;
+    } codes[] = {
+        { 1, 0x03 }, { 2, 0x04 }, { 4, 0x05 }, { 8, 0x07 }, { 12, 0x09 },
+        { 16, 0x08 }, { 20, 0x0e }, { 24, 0x0a }, { 32, 0x0b }, { 48, 0x0c },
+        { 64, 0x0d },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(codes); i++) {
+        if (codes[i].ways == ways) {
+            return codes[i].code;
+        }
+    }
+    return 0x02;
+}
+
+static void build_type_7(unsigned socket, unsigned level, uint32_t kib,
+                         unsigned ways)
 {
     static const char *const names[] = { "L1 Cache", "L2 Cache",
                                          "L3 Cache" };
     /* parity, single-bit ECC, multi-bit ECC as Intel and AMD report */
     static const uint8_t ecc[] = { 0x04, 0x05, 0x06 };
-    /* 8-way, 4-way, 12-way */
-    static const uint8_t assoc[] = { 0x07, 0x05, 0x09 };
+    /* without a profile's ways: 8-way, 4-way, 12-way */
+    static const unsigned default_ways[] = { 8, 4, 12 };
 
     SMBIOS_BUILD_TABLE_PRE(7, T7_HANDLE(socket, level), true);
 
@@ -411,7 +432,8 @@ static void build_type_7(unsigned socket, unsigned level, uint32_t kib)
     t->cache_speed = 0;
     t->error_correction_type = ecc[level];
     t->system_cache_type = 0x05;    /* unified */
-    t->associativity = assoc[level];
+    t->associativity = smbios_associativity(ways ? ways
+                                                 : default_ways[level]);
 
     SMBIOS_BUILD_TABLE_POST;
 }
@@ -426,12 +448,15 @@ void cloak_smbios_build_extra(MachineState *ms)
     }
     cores = machine_topo_get_cores_per_socket(ms);
     for (unsigned socket = 0; socket < ms->smp.sockets; socket++) {
-        build_type_7(socket, 0, s->smbios_cache_l1 * cores);
+        build_type_7(socket, 0, s->smbios_cache_l1 * cores,
+                     s->smbios_cache_ways[0]);
         if (s->smbios_cache_l2) {
-            build_type_7(socket, 1, s->smbios_cache_l2 * cores);
+            build_type_7(socket, 1, s->smbios_cache_l2 * cores,
+                         s->smbios_cache_ways[1]);
         }
         if (s->smbios_cache_l3) {
-            build_type_7(socket, 2, s->smbios_cache_l3 * cores);
+            build_type_7(socket, 2, s->smbios_cache_l3 * cores,
+                         s->smbios_cache_ways[2]);
         }
     }
 }

@@ -155,6 +155,33 @@ class Defaults(unittest.TestCase):
         # The hidden KVM PV features' MSRs #GP instead of answering.
         self.assertTrue(c["kvm-pv-enforce-cpuid"])
 
+    CAPS = ("ucode-rev", "arch-capabilities", "rdctl-no", "mds-no",
+            "ibrs-all", "spec-ctrl", "md-clear", "stibp", "erms")
+
+    def test_cpu_capabilities(self):
+        """The profile's microcode, ARCH_CAPABILITIES and features reach
+        the CPU as defaults; the user's -cpu options still win."""
+        c = self.cpu(["-smp", "8"], self.CAPS)
+        self.assertEqual(c["ucode-rev"], 0x104 << 32)     # Intel: EDX
+        for flag in self.CAPS[1:-1]:
+            self.assertTrue(c[flag], flag)
+        self.assertFalse(c["erms"])        # left out (docs/cloak.md)
+        c = self.cpu(["-cloak", "profile=asus-prime-b450m-a"],
+                     ("ucode-rev", "arch-capabilities", "ibpb"))
+        self.assertEqual(c["ucode-rev"], 0x0800820d)       # AMD: EAX
+        self.assertFalse(c["arch-capabilities"])           # Zen+ has none
+        self.assertTrue(c["ibpb"])
+        c = self.cpu(["-cpu", "qemu64,mds-no=off,ucode-rev=5"], self.CAPS[:4])
+        self.assertEqual(c["ucode-rev"], 5)
+        self.assertFalse(c["mds-no"])
+        self.assertTrue(c["rdctl-no"])
+
+    def test_off_keeps_qemu_cpu_capabilities(self):
+        c = self.cpu(["-cloak", "off"], self.CAPS)
+        self.assertEqual(c["ucode-rev"], 0x01000065)       # qemu64's AMD
+        for flag in self.CAPS[1:]:
+            self.assertFalse(c[flag], flag)
+
     def test_brand_follows_topology(self):
         c = self.cpu(["-smp", "cpus=16,cores=8,threads=2",
                       "-cloak", "profile=hp-elitedesk-800-g5"])

@@ -205,6 +205,46 @@ def check_dmidecode(r):
     return bad
 
 
+def _kib(text):
+    """KiB of "64 KiB", "3 MiB", "128 kB" or "3 MB" (dmidecode's units are
+    binary too), or None."""
+    m = re.match(r"\s*([\d.]+)\s*([KMG])i?B\b", text or "", re.I)
+    if not m:
+        return None
+    return float(m.group(1)) * {"K": 1, "M": 1024,
+                                "G": 1 << 20}[m.group(2).upper()]
+
+
+def check_cpu_caches(r):
+    """The caches CPUID describes (lscpu) are SMBIOS type 7's."""
+    lscpu = {}
+    for line in r.output("lscpu").splitlines():
+        m = re.match(r"^(L1d|L1i|L2|L3) cache:\s*(.*?)(?: \((\d+) instances?\))?$",
+                     line)
+        if m:
+            lscpu[m.group(1)] = (_kib(m.group(2)), int(m.group(3) or 1))
+    smbios = {f.get("Socket Designation"): _kib(f.get("Installed Size"))
+              for t, f in dmidecode_structures(r.output("dmidecode"))
+              if t == 7}
+    if not smbios:
+        return ["SMBIOS has no type 7 to compare CPUID's caches with"]
+    bad = []
+    l1 = sum(lscpu.get(k, (0, 1))[0] or 0 for k in ("L1d", "L1i"))
+    if l1 != smbios.get("L1 Cache"):
+        bad.append("CPUID L1d+L1i %s KiB, SMBIOS L1 %s KiB"
+                   % (l1, smbios.get("L1 Cache")))
+    for level in ("L2", "L3"):
+        kib, instances = lscpu.get(level, (None, 1))
+        # Without TOPOEXT (TCG has none) Linux counts an AMD L3 per core;
+        # the size per instance is then what CPUID said for the socket.
+        if level == "L3" and kib and instances > 1:
+            kib /= instances
+        if kib != smbios.get(level + " Cache"):
+            bad.append("CPUID %s %s KiB, SMBIOS %s KiB"
+                       % (level, kib, smbios.get(level + " Cache")))
+    return bad
+
+
 def check_kernel_log(r):
     log = r.output("dmesg")
     bad = ["dmesg: " + l for l in lines_with(log, ("Hypervisor detected",))]
@@ -293,6 +333,7 @@ CHECKS = [
     ("lscpu and /proc/cpuinfo", check_lscpu),
     ("CPUID", check_cpuid),
     ("dmidecode / SMBIOS", check_dmidecode),
+    ("CPUID caches = SMBIOS type 7", check_cpu_caches),
     ("kernel log", check_kernel_log),
     ("ACPI tables", check_acpi),
     ("fw_cfg sysfs", check_fw_cfg),
