@@ -566,7 +566,8 @@ static bool find_key(const GroupSpec *g, const char *key, KeySpec *out)
         const char *base = cpu_topology_key_base(key);
 
         if (base && !strcmp(base, "model-id")) {
-            *out = (KeySpec) { key, VAL_STRING, 0, 0 };
+            /* CPUID's brand string holds 48 characters */
+            *out = (KeySpec) { key, VAL_STRING, 0, 48 };
             return true;
         }
         for (const KeySpec *k = g->keys; base && k->key; k++) {
@@ -688,10 +689,10 @@ static bool check_value(const CloakProfile *p, const KeySpec *k,
                            why)) {
             return false;
         }
-        if (len > CLOAK_PROFILE_MAX_STRING) {
-            *why = g_strdup_printf("expands to %zu characters, at most %d "
-                                   "are allowed", len,
-                                   CLOAK_PROFILE_MAX_STRING);
+        if (len > (k->max ? k->max : CLOAK_PROFILE_MAX_STRING)) {
+            *why = g_strdup_printf("expands to %zu characters, at most %"
+                                   PRIu64 " are allowed", len,
+                                   k->max ? k->max : CLOAK_PROFILE_MAX_STRING);
             return false;
         }
         return true;
@@ -840,6 +841,20 @@ static bool scan_lines(CloakProfile *p, const char *data, size_t len,
     return true;
 }
 
+/* The first backslash of @raw that GKeyFile would keep literally. */
+static const char *invalid_escape(const char *raw)
+{
+    for (const char *c = raw; *c; c++) {
+        if (*c == '\\') {
+            if (!c[1] || !strchr("sntr\\", c[1])) {
+                return c;
+            }
+            c++;
+        }
+    }
+    return NULL;
+}
+
 static bool validate(CloakProfile *p, GKeyFile *kf, GError **errp)
 {
     g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
@@ -850,8 +865,19 @@ static bool validate(CloakProfile *p, GKeyFile *kf, GError **errp)
 
         for (char **k = keys; k && *k; k++) {
             g_autoptr(GError) err = NULL;
-            char *v = g_key_file_get_string(kf, *g, *k, &err);
+            g_autofree char *raw = g_key_file_get_value(kf, *g, *k, NULL);
+            const char *bad = raw ? invalid_escape(raw) : NULL;
+            char *v;
 
+            if (bad) {
+                set_error(errp, CLOAK_PROFILE_ERROR_SYNTAX, p->filename,
+                          cloak_profile_line(p, *g, *k), "[%s] %s: invalid "
+                          "escape '\\%c' (a key file knows \\s, \\n, "
+                          "\\t, \\r and \\\\)", *g, *k,
+                          bad[1] ? bad[1] : ' ');
+                return false;
+            }
+            v = g_key_file_get_string(kf, *g, *k, &err);
             if (!v) {
                 set_error(errp, CLOAK_PROFILE_ERROR_SYNTAX, p->filename,
                           cloak_profile_line(p, *g, *k), "[%s] %s: %s", *g,
@@ -951,16 +977,48 @@ CloakProfile *cloak_profile_parse(const char *name, const char *filename,
     return g_steal_pointer(&p);
 }
 
+/*
+ * A profile is a small regular file.  Open without blocking (a FIFO would
+ * wait for a writer for good), refuse anything else (/dev/zero would be
+ * read forever), and read at most one byte past the size limit.
+ */
 CloakProfile *cloak_profile_load_file(const char *name, const char *path,
                                       GError **errp)
 {
-    g_autofree char *data = NULL;
-    g_autoptr(GError) err = NULL;
-    gsize len;
+    g_autofree char *data = g_malloc(CLOAK_PROFILE_MAX_SIZE + 1);
+    struct stat st;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
-    if (!g_file_get_contents(path, &data, &len, &err)) {
-        set_error(errp, CLOAK_PROFILE_ERROR_IO, path, 0, "%s", err->message);
+    if (fd < 0) {
+        set_error(errp, CLOAK_PROFILE_ERROR_IO, path, 0,
+                  "cannot open: %s", g_strerror(errno));
         return NULL;
     }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        set_error(errp, CLOAK_PROFILE_ERROR_IO, path, 0,
+                  "not a regular file (a profile is a text file)");
+        close(fd);
+        return NULL;
+    }
+    while (len <= CLOAK_PROFILE_MAX_SIZE) {
+        ssize_t n = read(fd, data + len, CLOAK_PROFILE_MAX_SIZE + 1 - len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            set_error(errp, CLOAK_PROFILE_ERROR_IO, path, 0,
+                      "cannot read: %s", g_strerror(errno));
+            close(fd);
+            return NULL;
+        }
+        if (n == 0) {
+            break;
+        }
+        len += n;
+    }
+    close(fd);
+    /* cloak_profile_parse() refuses more than CLOAK_PROFILE_MAX_SIZE */
     return cloak_profile_parse(name, path, data, len, errp);
 }

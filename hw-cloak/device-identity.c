@@ -268,10 +268,15 @@ static bool parse_profile(const CloakProfile *profile, const char *seed,
         if (!value) {
             error_setg(errp, "[%s] %s: cannot expand the value",
                        CLOAK_DEVICE_IDENTITY_GROUP, k->key);
-            return false;
+        } else {
+            parsed[i] = parse_value(k, value, errp);
         }
-        parsed[i] = parse_value(k, value, errp);
         if (!parsed[i]) {
+            /* FILE:LINE first, as every other profile error has it */
+            error_prepend(errp, "%s:%u: ", cloak_profile_filename(profile),
+                          cloak_profile_line(profile,
+                                             CLOAK_DEVICE_IDENTITY_GROUP,
+                                             k->key));
             return false;
         }
         if (k->value.kind == VALUE_SERIAL) {
@@ -297,8 +302,10 @@ bool cloak_device_identity_validate(const CloakProfile *profile,
                                     Error **errp)
 {
     char *parsed[ARRAY_SIZE(identity_keys)] = { NULL };
-    bool ok = parse_profile(profile, VALIDATION_SEED, parsed, errp);
+    Error *local_err = NULL;
+    bool ok = parse_profile(profile, VALIDATION_SEED, parsed, &local_err);
 
+    error_propagate(errp, local_err);
     free_parsed(parsed);
     return ok;
 }
@@ -307,10 +314,13 @@ bool cloak_device_identity_register(const CloakProfile *profile,
                                     const char *seed, Error **errp)
 {
     char *parsed[ARRAY_SIZE(identity_keys)] = { NULL };
+    Error *local_err = NULL;    /* so that FILE:LINE is added first */
     size_t i;
-    bool ok = parse_profile(profile, seed, parsed, errp);
+    bool ok = parse_profile(profile, seed, parsed, &local_err);
 
-    if (ok) {
+    if (!ok) {
+        error_propagate(errp, local_err);
+    } else {
         serial_profile = profile;
         g_free(serial_seed);
         serial_seed = g_strdup(seed);

@@ -90,6 +90,37 @@ class Errors(unittest.TestCase):
         for p in PROFILES:
             self.assertIn(p, r.stdout)
 
+    def test_profile_special_files(self):
+        """Issue 13.3: -cloak profile=/dev/zero grew without bound and a
+        FIFO blocked QEMU in open(); each is a clear error at once."""
+        with tempfile.TemporaryDirectory() as d:
+            fifo = os.path.join(d, "p.fifo")
+            os.mkfifo(fifo)
+            for path in ("/dev/zero", fifo):
+                with self.subTest(path=path):
+                    r = run(["-machine", "q35", "-display", "none", "-S",
+                             "-cloak", "profile=" + path], timeout=20)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertIn(path, r.stderr)
+                    self.assertIn("not a regular file", r.stderr)
+
+    def test_device_errors_name_file_and_line(self):
+        """Issue 13.4: [devices] errors named the key but not FILE:LINE."""
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "bad-devices.conf")
+            with open(os.path.join(TOP, "hw-cloak", "profiles",
+                                   "dell-optiplex-7070.conf")) as f:
+                lines = f.read().splitlines()
+            n = next(i for i, l in enumerate(lines, 1)
+                     if l.startswith("edid-vendor="))
+            lines[n - 1] = "edid-vendor=TOOLONG"
+            with open(path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            r = run(["-machine", "q35", "-display", "none", "-S",
+                     "-cloak", "profile=" + path], timeout=20)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("%s:%d: [devices] edid-vendor" % (path, n), r.stderr)
+
     def test_profile_by_file(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "mine.conf")

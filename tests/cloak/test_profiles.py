@@ -160,6 +160,10 @@ class BadInput(unittest.TestCase):
         # a core count that wraps at 32 bits is no model choice
         ("[cpu]\nmodel-id-4294967297c1t=x\n", 2, "unknown key"),
         ("[cpu]\nmicrocode=0\n", 2, "out of range"),
+        # issue 13.4: a 49-character brand was cut to 48, "\q" kept as is
+        ("[cpu]\nmodel-id-4c8t=" + "x" * 49 + "\n", 2, "at most 48"),
+        ("[system]\nmanufacturer=Dell\\qInc\n", 2, "invalid escape '\\q'"),
+        ("[system]\nmanufacturer=Dell\\\n", 2, "invalid escape"),
         ("[cpu]\nmicrocode=0x100000000\n", 2, "out of range"),
         ("[cpu]\nmicrocode-8c8t=0x1zz\n", 2, "not a number"),
         ("[cpu]\nstepping-8c16t=16\n", 2, "out of range"),
@@ -197,6 +201,20 @@ class BadInput(unittest.TestCase):
             r = run_check([path])
             self.assertEqual(r.returncode, 1)
             self.assertIn("larger than", r.stderr)
+
+    def test_special_files_are_refused_at_once(self):
+        """Issue 13.3: /dev/zero was read forever and a FIFO blocked in
+        open(); both are refused as not regular files, without blocking."""
+        with tempfile.TemporaryDirectory() as d:
+            fifo = os.path.join(d, "profile.fifo")
+            os.mkfifo(fifo)
+            for path in ("/dev/zero", fifo, d):
+                with self.subTest(path=path):
+                    r = subprocess.run([CHECK, path], capture_output=True,
+                                       text=True, timeout=10)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertIn(path, r.stderr)
+                    self.assertIn("not a regular file", r.stderr)
 
     def test_missing_file(self):
         r = run_check(["/nonexistent/p.conf"])

@@ -188,7 +188,10 @@ class TraceGuestTest(unittest.TestCase):
                   e["name"] == "newfstatat" and path_of(e) == path]
         self.assertTrue(starts, "no newfstatat of %s" % path)
         cr3 = tl.cr3_page(starts[0]["cr3"])
-        seq = [e for e in events if e["type"] != "lost" and
+        # Syscalls only: the page faults between them depend on which
+        # string functions glibc picks for the CPU's features.
+        seq = [e for e in events
+               if e["type"] in ("syscall_enter", "syscall_exit") and
                tl.cr3_page(e["cr3"]) == cr3 and e["ts"] >= starts[0]["ts"]]
         seq.sort(key=lambda e: e["seq"])
         self.assertGreaterEqual(len(seq), 23, describe(seq))
