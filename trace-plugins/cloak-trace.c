@@ -17,6 +17,7 @@
 #include "qemu/units.h"
 #include "qemu/error-report.h"
 #include "qemu/notify.h"
+#include "qemu/main-loop.h"
 #include "qemu/timer.h"
 #include "qom/object_interfaces.h"
 #include "hw/boards.h"
@@ -127,6 +128,26 @@ static bool cloak_trace_give_up(void *opaque)
 
     /* Stopped tracing, or the VM is being paused or shut down. */
     return !qatomic_read(&cloak_trace_active) || qatomic_read(&cs->stop);
+}
+
+/*
+ * A vCPU waiting for room in block mode.  A page fault is raised with the
+ * big QEMU lock held: keep holding it and the main loop (QMP, signals,
+ * pausing the VM, qom-set enabled=false) stops until the reader catches
+ * up.  So let go of it while waiting; give_up() then sees the main loop's
+ * stop request or tracing switched off.
+ */
+static void cloak_trace_wait(void *opaque, unsigned *spins)
+{
+    bool locked = bql_locked();
+
+    if (locked) {
+        bql_unlock();
+    }
+    cloak_ring_wait_a_little(spins);
+    if (locked) {
+        bql_lock();
+    }
 }
 
 struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
@@ -327,8 +348,40 @@ static void get_lost(Object *obj, Visitor *v, const char *name,
 }
 
 /*
+ * May the regular file at @path be replaced?  Only a ring file whose
+ * producer is gone: never another file the user had, and never the ring
+ * of a running QEMU (which would trace on into an unlinked file).
+ */
+static bool cloak_trace_may_replace(const char *path, Error **errp)
+{
+    struct cloak_trace_header h;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    ssize_t n = fd < 0 ? -1 : pread(fd, &h, sizeof(h), 0);
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (n != sizeof(h) || h.magic != CLOAK_TRACE_MAGIC) {
+        error_setg(errp, "cloak-trace: property 'path': '%s' exists and is "
+                   "not a cloak-trace ring; refusing to overwrite it (remove "
+                   "it or choose another path)", path);
+        return false;
+    }
+    if (h.state != CLOAK_TRACE_STATE_CLOSED && h.producer_pid &&
+        h.producer_pid != (uint32_t)getpid() &&
+        (kill(h.producer_pid, 0) == 0 || errno == EPERM)) {
+        error_setg(errp, "cloak-trace: property 'path': '%s' is the ring of "
+                   "a running QEMU (pid %u); give each VM its own path",
+                   path, h.producer_pid);
+        return false;
+    }
+    return true;
+}
+
+/*
  * Creates the ring file at t->path: refuses directories, symlinks and
- * other non-regular files there, replaces an old regular file atomically
+ * other non-regular files there, and regular files that are not rings of
+ * a producer that is gone (cloak_trace_may_replace), replaces an old ring
  * (rename of a fresh 0600 file from the same directory), and reserves all
  * of its memory so a full tmpfs fails here, not with SIGBUS in a vCPU.
  */
@@ -349,6 +402,9 @@ static bool cloak_trace_create_file(CloakTrace *t, Error **errp)
             error_setg(errp, "cloak-trace: property 'path': '%s' exists and "
                        "is not a regular file (a symlink or device?); "
                        "refusing to replace it", t->path);
+            return false;
+        }
+        if (!cloak_trace_may_replace(t->path, errp)) {
             return false;
         }
     } else if (errno != ENOENT) {
@@ -454,6 +510,7 @@ static void cloak_trace_complete(UserCreatable *uc, Error **errp)
                                  cloak_ring_data(t->map, &t->layout, i),
                                  t->size, i, t->block, cloak_trace_give_up,
                                  NULL);
+        t->rings[i].wait = cloak_trace_wait;
     }
     t->created = true;
     cloak_trace_instance = t;

@@ -38,6 +38,12 @@ typedef struct CloakRingProducer {
     /* Block mode gives up waiting (and drops) once give_up(opaque) says so. */
     bool (*give_up)(void *opaque);
     void *give_up_opaque;
+    /*
+     * How block mode waits for room, with give_up_opaque; NULL yields,
+     * then sleeps (cloak_ring_wait_a_little).  QEMU's producer lets go of
+     * its big lock meanwhile.
+     */
+    void (*wait)(void *opaque, unsigned *spins);
 } CloakRingProducer;
 
 static inline void cloak_ring_producer_init(CloakRingProducer *p,
@@ -166,7 +172,11 @@ static inline struct cloak_trace_rec *cloak_ring_begin(CloakRingProducer *p,
             __atomic_store_n(&p->ctl->next_seq, p->seq, __ATOMIC_RELAXED);
             return NULL;
         }
-        cloak_ring_wait_a_little(&spins);
+        if (p->wait) {
+            p->wait(p->give_up_opaque, &spins);
+        } else {
+            cloak_ring_wait_a_little(&spins);
+        }
     }
     if (p->lost_pending) {
         struct cloak_trace_lost *l;

@@ -84,10 +84,49 @@ class ObjectOptionsTest(unittest.TestCase):
         with open(target) as f:
             self.assertEqual(f.read(), "precious")
 
-    def test_good_object_creates_ring(self):
-        with open(self.ring, "w") as f:       # an old file is replaced
-            f.write("old")
-        os.chmod(self.ring, 0o644)
+    def qemu_with_ring(self, extra=()):
+        return subprocess.Popen(
+            [tl.QEMU_BIN] + tl.FIRMWARE + [
+                "-machine", "none", "-display", "none", "-nodefaults", "-S",
+                "-object", "cloak-trace,id=t0,path=%s,size=4K" % self.ring] +
+            list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def test_other_files_are_kept(self):
+        """Issue 13.5: path= naming any regular file replaced it."""
+        with open(self.ring, "w") as f:
+            f.write("the user's notes\n")
+        p = self.qemu_with_ring()
+        _, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn(b"not a cloak-trace ring; refusing to overwrite it", err)
+        with open(self.ring) as f:
+            self.assertEqual(f.read(), "the user's notes\n")
+
+    def test_live_ring_is_not_taken(self):
+        """Issue 13.5: a second QEMU given the same path replaced the first
+        one's ring.  It is refused, naming the first QEMU; once that QEMU is
+        killed, its stale ring may be replaced."""
+        first = self.qemu_with_ring()
+        try:
+            for _ in range(200):
+                if os.path.exists(self.ring):
+                    break
+                time.sleep(0.05)
+            ino = os.stat(self.ring).st_ino
+            second = self.qemu_with_ring()
+            _, err = second.communicate(timeout=30)
+            self.assertEqual(second.returncode, 1, err)
+            self.assertIn(("is the ring of a running QEMU (pid %d)"
+                           % first.pid).encode(), err)
+            self.assertEqual(os.stat(self.ring).st_ino, ino)
+        finally:
+            first.kill()
+            first.communicate()
+        # killed: the header still says RUNNING, but its pid is gone
+        self.test_good_object_creates_ring(stale=True)
+
+    def test_good_object_creates_ring(self, stale=False):
+        """A new ring, or (stale) one in place of a killed QEMU's."""
         proc = subprocess.Popen(
             [tl.QEMU_BIN] + tl.FIRMWARE + [
                 "-machine", "q35", "-smp", "3", "-display", "none",
@@ -97,7 +136,10 @@ class ObjectOptionsTest(unittest.TestCase):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             for _ in range(200):
-                if os.path.getsize(self.ring) > 3:
+                if os.path.exists(self.ring) and \
+                        os.path.getsize(self.ring) > 3 and \
+                        HEADER.unpack(open(self.ring, "rb").read(
+                            HEADER.size))[5] == 3:
                     break
                 time.sleep(0.05)
             st = os.lstat(self.ring)

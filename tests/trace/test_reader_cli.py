@@ -48,13 +48,13 @@ def lost(seq, ts, vcpu, first, last):
                                                 first, last))
 
 
-def ring_file(path, rings, next_seq=None):
+def ring_file(path, rings, next_seq=None, state=3, pid=0):
     nr = len(rings)
     data_offset = (4096 + nr * 128 + 4095) & ~4095
     size = data_offset + nr * RING
     hdr = struct.pack("<QIIIIIIQQQQIIIIQQII8H", MAGIC, 1, 1, 4096, 128, nr, 8,
                       RING, 4096, data_offset, size, 3, 2, 1, 256, 0, 0,
-                      3, 0, 0, 8, 56, 128, 88, 64, 0, 0)
+                      state, pid, 0, 8, 56, 128, 88, 64, 0, 0)
     buf = bytearray(size)
     buf[:len(hdr)] = hdr
     for i, records in enumerate(rings):
@@ -166,6 +166,45 @@ class ReaderTest(unittest.TestCase):
         self.assertEqual(len(out.splitlines()), 7)
         rc, out, _ = self.run_reader()
         self.assertEqual(out, "")          # a second reader sees nothing new
+
+    def test_dead_producer(self):
+        """Issue 13.6: a ring still RUNNING whose QEMU is gone (SIGKILL)
+        ended --follow with exit status 0 and no word; now it is reported
+        after the last event, exit status 3."""
+        child = subprocess.Popen(["true"])
+        child.wait()
+        path = os.path.join(self.dir, "killed.ring")
+        ring_file(path, [[enter(0, 100, 0, 39, [0] * 6),
+                          exit_(1, 200, 0, 39, 7, 0)]],
+                  state=1, pid=child.pid)
+        p = subprocess.run([tl.READER, "--follow", path], timeout=30,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(len(p.stdout.decode().splitlines()), 2)
+        self.assertIn("producer (pid %d) is gone" % child.pid,
+                      p.stderr.decode())
+        # A closed ring of a producer that is gone is a whole trace.
+        ring_file(path, [[enter(0, 100, 0, 39, [0] * 6)]], state=3,
+                  pid=child.pid)
+        p = subprocess.run([tl.READER, "--follow", path], timeout=30,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_special_files(self):
+        """Issue 13.3: --peek on a FIFO blocked in open(); a FIFO, a device
+        and a directory are each refused at once."""
+        fifo = os.path.join(self.dir, "ring.fifo")
+        os.mkfifo(fifo)
+        for path in (fifo, "/dev/zero", self.dir):
+            for mode in ("--peek", "--summary"):
+                with self.subTest(path=path, mode=mode):
+                    p = subprocess.run([tl.READER, mode, path], timeout=10,
+                                       stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE)
+                    self.assertEqual(p.returncode, 1, p.stderr)
+                    self.assertIn(path, p.stderr.decode())
+                    self.assertRegex(p.stderr.decode(),
+                                     "not a regular file|Is a directory")
 
     def test_bad_usage(self):
         self.assertEqual(self.run_reader("-o", "xml")[0], 2)

@@ -405,3 +405,74 @@ class TraceGuestTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BlockModeStaysResponsive(unittest.TestCase):
+    """Issue 13.2: in block mode a full ring with no reader froze QEMU
+    (a page fault waits with the big lock held): no QMP greeting, SIGTERM
+    ignored, the header left RUNNING.  Now the main loop keeps running,
+    qom-set enabled=false releases the vCPU, and SIGTERM closes the ring."""
+
+    def setUp(self):
+        tl.require_built(self)
+
+    def state(self, ring):
+        with open(ring, "rb") as f:
+            f.seek(96)
+            return int.from_bytes(f.read(4), "little")
+
+    def start_blocked(self, g, sock):
+        g.cmd += ["-qmp", "unix:%s,server=on,wait=off" % sock]
+        g.start()
+        g.wait_for_ring()
+        # 4 KiB hold 64 page-fault records; boot makes thousands at once.
+        time.sleep(5)
+        self.assertIsNone(g.proc.poll(), "QEMU ended early")
+
+    def qmp(self, sock):
+        import socket
+
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(20)
+        s.connect(sock)
+        f = s.makefile("rw")
+
+        def cmd(name, **args):
+            f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+            f.flush()
+            while True:
+                r = json.loads(f.readline())
+                if "return" in r or "error" in r:
+                    return r
+
+        greeting = json.loads(f.readline())
+        self.assertIn("QMP", greeting)
+        cmd("qmp_capabilities")
+        return s, f, cmd
+
+    def test_qmp_and_disable_while_blocked(self):
+        with tl.Guest(smp=1, trace_opts=",size=4K,mode=block,events=pagefault"
+                      ) as g:
+            sock = os.path.join(g.dir, "qmp.sock")
+            self.start_blocked(g, sock)
+            s, f, cmd = self.qmp(sock)
+            r = cmd("qom-set", path="/objects/trace0", property="enabled",
+                    value=False)
+            self.assertIn("return", r, r)
+            self.assertEqual(self.state(g.ring), 2)     # STOPPED
+            f.close()
+            s.close()
+            g.proc.send_signal(signal.SIGTERM)
+            g.wait(timeout=60)
+            self.assertEqual(self.state(g.ring), 3)     # CLOSED
+
+    def test_sigterm_while_blocked(self):
+        with tl.Guest(smp=2, trace_opts=",size=4K,mode=block,events=pagefault"
+                      ) as g:
+            sock = os.path.join(g.dir, "qmp.sock")
+            self.start_blocked(g, sock)
+            g.proc.send_signal(signal.SIGTERM)
+            g.wait(timeout=60)
+            self.assertEqual(self.state(g.ring), 3)     # CLOSED
+            events, summary, _ = tl.read_ring(g.ring, "--peek", check=False)
+            self.assertTrue(summary, "the reader gave no summary")

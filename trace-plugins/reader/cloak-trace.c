@@ -417,6 +417,7 @@ static int run(Reader *rd)
     g_autoptr(GError) err = NULL;
     unsigned idle = 0, since_release = 0;
     bool closed_seen = false;
+    bool producer_died = false;    /* RUNNING, but its pid is gone */
 
     for (;;) {
         best = n;
@@ -483,7 +484,9 @@ static int run(Reader *rd)
         }
         if (f->h.producer_pid && kill(f->h.producer_pid, 0) < 0 &&
             errno == ESRCH) {
+            /* Killed (SIGKILL, a crash): it never wrote CLOSED. */
             closed_seen = true;
+            producer_died = true;
             continue;
         }
         write_out(rd);
@@ -500,6 +503,12 @@ static int run(Reader *rd)
     fflush(stdout);
     if (rd->summary) {
         print_summary(rd);
+    }
+    if (producer_died) {
+        fprintf(stderr, "cloak-trace: error: the producer (pid %u) is gone "
+                "but never closed the ring: QEMU was killed or crashed, and "
+                "the trace may end early\n", f->h.producer_pid);
+        return 3;
     }
     return 0;
 

@@ -183,7 +183,9 @@ CtFile *ct_file_open(const char *path, bool consume, bool from_now,
     struct stat st;
     void *m;
 
-    f->fd = open(path, (consume ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO given as the ring must not block the open */
+    f->fd = open(path, (consume ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+                 O_NONBLOCK | O_NOCTTY);
     if (f->fd < 0) {
         g_set_error(errp, CT_ERROR, CT_ERROR_IO, "cannot open %s: %s", path,
                     g_strerror(errno));
