@@ -100,8 +100,46 @@ class CloakImageTest(unittest.TestCase):
         self.assertIn(self.top, out.stdout)
 
     def test_reset_refuses_base_image(self):
-        out = cloak_image("reset", self.os, check=1)
-        self.assertIn("no backing file", out.stderr)
+        for layer in (self.os, self.apps):
+            out = cloak_image("reset", layer, check=1)
+            self.assertIn("marks it as a base layer", out.stderr)
+        self.assertLowerUnchanged()
+
+    def test_reset_never_destroys_committed_data(self):
+        """Issue 13.1: after a commit, `reset STORE/apps.qcow2` emptied the
+        applications layer and unlinked the old one; it is refused now, and
+        the committed data is still there."""
+        with DiskHolder(self.top) as vm:
+            vm.qemu_io("write -P 0x42 0 1M")
+        cloak_image("commit", self.store, check=0)
+        out = cloak_image("reset", self.apps, check=1)
+        self.assertIn("apps.qcow2", out.stderr)
+        self.assertIn("only the top layer can be reset", out.stderr)
+        with DiskHolder(self.top) as vm:
+            vm.qemu_io("read -P 0x42 0 1M")
+
+    def test_reset_refuses_a_layer_others_build_on(self):
+        mid = os.path.join(self.tmp, "mid.qcow2")
+        leaf = os.path.join(self.tmp, "leaf.qcow2")
+        cloak_image("overlay", self.store, mid, check=0)
+        with DiskHolder(mid) as vm:
+            vm.qemu_io("write -P 0x33 0 64k")
+        subprocess.run([QEMU_IMG, "create", "-q", "-f", "qcow2", "-F", "qcow2",
+                        "-b", mid, leaf], check=True)
+        before = checksums([mid])
+        out = cloak_image("reset", mid, check=1)
+        self.assertIn("leaf.qcow2 is built on it", out.stderr)
+        self.assertEqual(checksums([mid]), before)
+
+    def test_corrupt_top_can_be_reset(self):
+        """Issue 13.7: a corrupt top layer could only be deleted by hand."""
+        os.chmod(self.top, 0o600)
+        with open(self.top, "wb") as f:
+            f.write(b"not a qcow2 image" * 100)
+        cloak_image("reset", self.store, check=0)
+        self.assertEqual(img_info(self.top)["backing-filename"], "apps.qcow2")
+        self.assertEqual(allocated_in_top(self.top), 0)
+        cloak_image("check", "--checksums", self.store, check=0)
         self.assertLowerUnchanged()
 
     def test_missing_backing_is_named(self):
@@ -161,6 +199,33 @@ class CloakImageTest(unittest.TestCase):
         self.assertIn("nope.qcow2", out.stderr)
         out = cloak_image("--qemu-img", "/nonexistent/qemu-img", "info", self.store, check=1)
         self.assertIn("/nonexistent/qemu-img", out.stderr)
+
+    def test_no_tracebacks(self):
+        """Issue 13.7: these ended in Python tracebacks; a failed create
+        left an empty directory behind."""
+        out = cloak_image("create", "/etc/passwd", "--size", "1G", check=1)
+        self.assertIn("not a directory", out.stderr)
+        manifest = os.path.join(self.store, "cloak-image.json")
+        with open(manifest) as f:
+            good = f.read()
+        for text in ('{"version": 1}', '[1, 2]', '"x"',
+                     good.replace('"sha256"', '"sha"', 1)):
+            with open(manifest, "w") as f:
+                f.write(text)
+            for cmd in ("check", "reset", "commit", "info"):
+                with self.subTest(manifest=text[:30], cmd=cmd):
+                    out = cloak_image(cmd, self.store, check=1)
+                    self.assertNotIn("Traceback", out.stderr)
+                    self.assertIn("malformed manifest", out.stderr)
+        with open(manifest, "w") as f:
+            f.write(good)
+        fresh = os.path.join(self.tmp, "fresh")
+        out = cloak_image("create", fresh, "--size", "lots", check=1)
+        self.assertNotIn("Traceback", out.stderr)
+        self.assertFalse(os.path.exists(fresh), "a failed create left a directory")
+        os.mkdir(fresh)
+        cloak_image("create", fresh, "--size", "lots", check=1)
+        self.assertEqual(os.listdir(fresh), [], "a failed create left files")
 
 
 if __name__ == "__main__":
