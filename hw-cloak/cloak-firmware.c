@@ -62,12 +62,36 @@ static void cloak_firmware_disable_nic_roms(void)
     g_slist_free(list);
 }
 
+/*
+ * A binary run from its build tree has its data directory, and every
+ * directory of --firmwarepath, relocated into the tree's qemu-bundle,
+ * where the distribution's SeaBIOS, iPXE and option ROMs are not: with
+ * -cloak off, -M microvm or -M isapc it found no BIOS.  Add the
+ * configured firmware path as it is, and make firmware's output.
+ */
+static void cloak_firmware_build_tree_dirs(void)
+{
+    static const char *const firmware_path[] = {
+        CONFIG_QEMU_FIRMWAREPATH
+        NULL
+    };
+    g_autofree char *datadir = get_relocated_path(CONFIG_QEMU_DATADIR);
+
+    if (!strstr(datadir, "/qemu-bundle/")) {
+        return;             /* installed: QEMU's own path is right */
+    }
+    for (size_t i = 0; firmware_path[i]; i++) {
+        qemu_add_data_dir(g_strdup(firmware_path[i]));
+    }
+    qemu_add_data_dir(g_strdup(CLOAK_BUILD_FIRMWARE_DIR));
+}
+
 void cloak_firmware_machine_init(MachineState *ms)
 {
     g_autofree char *bios = NULL;
     g_autofree char *base = NULL;
-    g_autofree char *datadir = NULL;
 
+    cloak_firmware_build_tree_dirs();
     if (!cloak_is_enabled()) {
         return;
     }
@@ -75,15 +99,6 @@ void cloak_firmware_machine_init(MachineState *ms)
         return;
     }
     cloak_firmware_active = true;
-    /*
-     * An installed QEMU finds them in its data directory already; one run
-     * from its build tree (whose data directory QEMU relocates into the
-     * tree's qemu-bundle) also looks in make firmware's output.
-     */
-    datadir = get_relocated_path(CONFIG_QEMU_DATADIR);
-    if (strstr(datadir, "/qemu-bundle/")) {
-        qemu_add_data_dir(g_strdup(CLOAK_BUILD_FIRMWARE_DIR));
-    }
     cloak_firmware_disable_nic_roms();
     object_register_sugar_prop("apic-common", "vapic", "off", true);
 

@@ -121,6 +121,22 @@ class Errors(unittest.TestCase):
             self.assertEqual(r.returncode, 1, r.stderr)
             self.assertIn("%s:%d: [devices] edid-vendor" % (path, n), r.stderr)
 
+    def test_stock_firmware_without_L(self):
+        """Issue 13.8: the build tree's binary found no stock BIOS without
+        -L (-cloak off, -M microvm, -M isapc): QEMU relocates the
+        configured firmware path into qemu-bundle."""
+        for machine in ("q35", "isapc", "microvm"):
+            with self.subTest(machine=machine):
+                r = subprocess.run(
+                    [QEMU, "-machine", machine, "-cloak", "off", "-display",
+                     "none", "-monitor", "none", "-serial", "none", "-S",
+                     "-qmp", "stdio"],
+                    input='{"execute":"qmp_capabilities"}\n'
+                          '{"execute":"quit"}\n',
+                    capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertNotIn("could not load", r.stderr)
+
     def test_profile_by_file(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "mine.conf")
