@@ -72,10 +72,11 @@ TOOLS += $(TOOLS_DIR)/cloak-trace
 INSTALL_TOOLS += install-cloak-trace
 UNIT_CHECKS += check-trace-unit
 BOOT_CHECKS += check-trace-boot
-BENCH_TARGETS += bench-trace
+BENCH_TARGETS += bench-trace bench-trace-storm
 FUZZ_TARGETS += fuzz-trace
 
 .PHONY: install-cloak-trace check-trace-unit check-trace-boot bench-trace \
+        bench-trace-storm \
 	fuzz-trace trace-fuzz-run
 
 install-cloak-trace: $(TOOLS_DIR)/cloak-trace
@@ -111,3 +112,7 @@ check-trace-boot: $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
 bench-trace: $(TRACE_OUT)/bench-ring $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
 	$(TRACE_OUT)/bench-ring
 	BUILD_DIR=$(BUILD_DIR) $(PYTHON) $(TRACE_TESTS)/bench_guest.py
+
+# The MTTCG soak: STORM_RUNS traced -smp 4 storms (docs/trace.md).
+bench-trace-storm: $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
+	BUILD_DIR=$(BUILD_DIR) $(PYTHON) $(TRACE_TESTS)/bench_storm.py
