@@ -7,6 +7,7 @@ initrd.img from `make guest`), optionally CLOAK_ACCEL (auto, tcg or kvm).
 """
 
 import os
+import shutil
 import subprocess
 import re
 import sys
@@ -226,8 +227,13 @@ class HarnessFailsWhenItShould(unittest.TestCase):
     @unittest.skipUnless(cloakguest.is_build_tree_binary(QEMU),
                          "an installed QEMU finds linuxboot_dma.bin by itself")
     def test_missing_linuxboot_rom(self):
-        # A build-tree binary without -L /usr/share/qemu: SeaBIOS boots but
-        # -kernel does nothing.  The runner must stop early and say why.
+        # No qemu-system-data (linuxboot_dma.bin): SeaBIOS boots but -kernel
+        # does nothing.  The runner must stop early and say why.  A build
+        # tree's binary also searches the configured firmware path, so the
+        # package's directory is hidden under an empty tmpfs in a private
+        # mount namespace (root only, as CI runs).
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            self.skipTest("needs root and unshare to hide /usr/share/qemu")
         with tempfile.TemporaryDirectory() as d:
             for src in ("/usr/share/seabios", "/usr/lib/ipxe/qemu"):
                 for f in os.listdir(src):
@@ -244,6 +250,9 @@ class HarnessFailsWhenItShould(unittest.TestCase):
             if "-cloak" in subprocess.run([QEMU, "-help"], text=True,
                                           stdout=subprocess.PIPE).stdout:
                 cmd += ["-cloak", "off"]
+            cmd = ["unshare", "--mount", "sh", "-c",
+                   'mount -t tmpfs none /usr/share/qemu && exec "$@"',
+                   "sh"] + cmd
             with self.assertRaisesRegex(BootError, "linuxboot_dma.bin"):
                 cloakguest.run_qemu(cmd, timeout=120)
 

@@ -294,7 +294,7 @@ _FATAL = (
     (re.compile(r"No bootable device"),
      "SeaBIOS found no bootable device: QEMU did not load the -kernel "
      "(is qemu-system-data installed, with /usr/share/qemu/linuxboot_dma.bin?)"),
-    (re.compile(r"rom: file linuxboot_dma\.bin: error|"
+    (re.compile(r"rom: file linuxboot_dma\.bin\s*: error|"
                 r"could not load.*linuxboot|linuxboot_dma\.bin.*not found"),
      "QEMU cannot find linuxboot_dma.bin, so -kernel cannot boot "
      "(install qemu-system-data, or pass -L /usr/share/qemu)"),
