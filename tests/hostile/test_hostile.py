@@ -23,8 +23,6 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -284,18 +282,11 @@ class HostileInput(unittest.TestCase):
         reader: block mode loses nothing, drop mode counts every drop."""
         for mode in ("drop", "block"):
             with self.traced_guest(mode, "stormtest", [2, 800]) as g:
-                g.start()
-                g.wait_for_ring()
-                r = subprocess.Popen([tl.READER, "-f", "-o", "none",
-                                      "--summary", g.ring],
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-                rc = g.wait(timeout=900)
-                _, err = r.communicate(timeout=120)
+                rc, _, summary, _ = tl.run_with_reader(g)
                 Counts.tried += 1
                 self.assertEqual(rc, 0, g.qemu_output[-2000:])
                 self.assertIn("failed=0", g.console_text())
-                summary = json.loads(err.decode().strip().splitlines()[-1])
+                self.assertTrue(summary, "the reader gave no summary")
                 for v in summary["vcpus"]:
                     unreported = v["lost"] - v["lost_in_records"] - \
                         v["lost_trailing"]

@@ -11,12 +11,9 @@ crash; an MTTCG abort was once seen with 4 vCPUs during development.
 Environment: QEMU_BIN, GUEST_DIR, TOOLS_DIR, STORM_RUNS, STORM_ROUNDS (1500).
 """
 
-import json
 import os
 import re
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tracelib as tl  # noqa: E402
@@ -29,21 +26,10 @@ def one(mode):
     with tl.Guest(smp=4, run="stormtest", args=[4, ROUNDS],
                   trace_opts=",size=256K,mode=%s,events=syscall:pagefault"
                   % mode) as g:
-        start = time.monotonic()
-        g.start()
-        g.wait_for_ring()
-        reader = subprocess.Popen([tl.READER, "-f", "-o", "none", "--summary",
-                                   g.ring], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        rc = g.wait(timeout=1800)
-        _, err = reader.communicate(timeout=120)
-        seconds = time.monotonic() - start
+        rc, _, summary, seconds = tl.run_with_reader(g, timeout=1800)
         done = re.search(r"stormtest: .*failed=0", g.console_text())
         out = g.qemu_output
-    summary = {}
-    for line in err.decode(errors="replace").splitlines():
-        if line.startswith("{"):
-            summary = json.loads(line)
+    summary = summary or {}
     lost = sum(v["lost"] for v in summary.get("vcpus", []))
     return rc, bool(done), seconds, summary.get("syscall_enters", 0), \
         summary.get("page_faults", 0), lost, out

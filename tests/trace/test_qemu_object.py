@@ -3,9 +3,7 @@ property (and QEMU exits non-zero, never crashes); a good one creates a
 0600 ring file with a valid header, one ring per vCPU; QMP qom-set on
 "enabled" pauses and resumes tracing."""
 
-import json
 import os
-import socket
 import stat
 import struct
 import subprocess
@@ -240,20 +238,8 @@ class QmpControlTest(unittest.TestCase):
                 if os.path.exists(sock) and os.path.exists(ring):
                     break
                 time.sleep(0.05)
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(sock)
-            f = s.makefile("rw")
-
-            def cmd(name, **args):
-                f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-                f.flush()
-                while True:
-                    r = json.loads(f.readline())
-                    if "return" in r or "error" in r:
-                        return r
-
-            json.loads(f.readline())                    # greeting
-            cmd("qmp_capabilities")
+            qmp = tl.Qmp(sock)
+            cmd = qmp.cmd
             self.assertEqual(self.state(ring), 1)       # RUNNING
             r = cmd("qom-set", path="/objects/t0", property="enabled",
                     value=False)
@@ -270,8 +256,7 @@ class QmpControlTest(unittest.TestCase):
             r = cmd("object-del", id="t0")
             self.assertIn("error", r)
             cmd("quit")
-            f.close()
-            s.close()
+            qmp.close()
             proc.communicate(timeout=30)
             self.assertEqual(self.state(ring), 3)       # CLOSED
         finally:

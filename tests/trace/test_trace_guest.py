@@ -445,39 +445,18 @@ class BlockModeStaysResponsive(unittest.TestCase):
             time.sleep(0.1)
         time.sleep(1)       # the vCPU is waiting now
 
-    def qmp(self, sock):
-        import socket
-
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(20)
-        s.connect(sock)
-        f = s.makefile("rw")
-
-        def cmd(name, **args):
-            f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-            f.flush()
-            while True:
-                r = json.loads(f.readline())
-                if "return" in r or "error" in r:
-                    return r
-
-        greeting = json.loads(f.readline())
-        self.assertIn("QMP", greeting)
-        cmd("qmp_capabilities")
-        return s, f, cmd
-
     def test_qmp_and_disable_while_blocked(self):
         with tl.Guest(smp=1, trace_opts=",size=4K,mode=block,events=pagefault"
                       ) as g:
             sock = os.path.join(g.dir, "qmp.sock")
             self.start_blocked(g, sock)
-            s, f, cmd = self.qmp(sock)
-            r = cmd("qom-set", path="/objects/trace0", property="enabled",
-                    value=False)
+            qmp = tl.Qmp(sock)      # times out if the main loop is stuck
+            self.assertIn("QMP", qmp.greeting)
+            r = qmp.cmd("qom-set", path="/objects/trace0", property="enabled",
+                        value=False)
             self.assertIn("return", r, r)
             self.assertEqual(self.state(g.ring), 2)     # STOPPED
-            f.close()
-            s.close()
+            qmp.close()
             g.proc.send_signal(signal.SIGTERM)
             g.wait(timeout=60)
             self.assertEqual(self.state(g.ring), 3)     # CLOSED
@@ -509,23 +488,14 @@ class StormTest(unittest.TestCase):
         with tl.Guest(smp=4, run="stormtest", args=[self.THREADS, self.ROUNDS],
                       trace_opts=",size=256K,mode=%s,events=syscall:pagefault"
                       % mode) as g:
-            start = time.monotonic()
-            g.start()
-            g.wait_for_ring()
-            reader = subprocess.Popen([tl.READER, "-f", "-o", "none",
-                                       "--summary", g.ring],
-                                      stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE)
-            rc = g.wait(timeout=900)
-            _, err = reader.communicate(timeout=120)
-            seconds = time.monotonic() - start
+            rc, reader_rc, summary, seconds = tl.run_with_reader(g)
             console = g.console_text()
         self.assertEqual(rc, 0, g.qemu_output[-2000:])
         m = re.search(r"stormtest: threads=(\d+) rounds=(\d+) syscalls=(\d+) "
                       r"faults=(\d+) failed=0", console)
         self.assertIsNotNone(m, "the storm did not finish:\n" + console[-2000:])
-        self.assertEqual(reader.returncode, 0, err.decode()[-2000:])
-        summary = json.loads(err.decode().strip().splitlines()[-1])
+        self.assertEqual(reader_rc, 0)
+        self.assertTrue(summary, "the reader gave no summary")
         enters = summary["syscall_enters"]
         lost = sum(v["lost"] for v in summary["vcpus"])
         syscalls = int(m.group(3))

@@ -3,6 +3,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -118,3 +119,48 @@ def read_ring(path, *opts, check=True):
 
 def cr3_page(value):
     return int(value, 16) & ~0xfff
+
+
+class Qmp:
+    """A QMP client on a unix socket: greeting and capabilities done.
+    A QEMU whose main loop is stuck times out (socket.timeout)."""
+
+    def __init__(self, path, timeout=20):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rw")
+        self.greeting = json.loads(self.file.readline())
+        self.cmd("qmp_capabilities")
+
+    def cmd(self, name, **args):
+        """Runs one command; returns its reply (events are skipped)."""
+        self.file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+        self.file.flush()
+        while True:
+            r = json.loads(self.file.readline())
+            if "return" in r or "error" in r:
+                return r
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+
+def run_with_reader(guest, timeout=900):
+    """Starts `guest`, follows its ring with a live reader (no output, a
+    summary) until QEMU ends; returns (QEMU's exit status, the reader's
+    exit status, its summary dict or None, seconds)."""
+    start = time.monotonic()
+    guest.start()
+    guest.wait_for_ring()
+    reader = subprocess.Popen([READER, "-f", "-o", "none", "--summary",
+                               guest.ring], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    rc = guest.wait(timeout=timeout)
+    _, err = reader.communicate(timeout=120)
+    summary = None
+    for line in err.decode(errors="replace").splitlines():
+        if line.startswith("{"):
+            summary = json.loads(line)
+    return rc, reader.returncode, summary, time.monotonic() - start
