@@ -38,7 +38,7 @@ FUZZ_TARGETS :=
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all deps qemu build tools install install-tools run check check-series \
+.PHONY: all deps setup-deps qemu build tools install install-tools run check check-series \
         check-unit check-boot bench fuzz clean distclean help
 
 all: build
@@ -53,6 +53,11 @@ config.mk:
 ## deps: install the Debian build, runtime and test dependencies (as root)
 deps:
 	./build.sh deps
+
+# What make run and make check do first on a fresh machine: as root,
+# install what is missing; as another user, stop in seconds naming make deps.
+setup-deps:
+	@if [ "$$(id -u)" = 0 ]; then ./build.sh deps; else ./build.sh deps-check; fi
 
 qemu: config.mk
 	./build.sh all
@@ -73,8 +78,9 @@ check-unit: tools $(UNIT_CHECKS)
 
 check-boot: build $(BOOT_CHECKS)
 
-# Order matters: cheap checks first, so a broken series fails in seconds.
-check: check-series check-unit check-boot
+# Order matters: dependencies first (a fresh machine has none), then cheap
+# checks, so a broken series fails in seconds.
+check: setup-deps check-series check-unit check-boot
 	@echo
 	@echo "make check: all checks passed"
 
@@ -89,7 +95,6 @@ distclean:
 	rm -rf $(BUILD_DIR) config.mk
 
 ## run: set up what is missing, boot the bundled guest, print each detector's report
-run: config.mk
-	@if [ "$$(id -u)" = 0 ]; then ./build.sh deps; else ./build.sh deps-check; fi
+run: config.mk setup-deps
 	$(MAKE) --no-print-directory build guest
 	$(PYTHON) tests/guest/run-guest --qemu $(QEMU_BIN) --guest-dir $(GUEST_DIR) --machine q35 --show-report
