@@ -43,8 +43,7 @@ import cloakguest  # noqa: E402
 from privatelibvirt import PrivateLibvirtd, VirshError, process_state  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "image"))
 from imagetest import sha256  # noqa: E402
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "cloak"))
-import test_cloak  # noqa: E402  (the cloak's detector battery)
+import battery  # noqa: E402  (tests/lib: the detector battery)
 
 TOP_DIR = os.path.dirname(os.path.dirname(HERE))
 BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(TOP_DIR, "build"))
@@ -491,17 +490,17 @@ class LibvirtDropIn(unittest.TestCase):
         problems = []
         profile = qemu_args(ET.fromstring(example_domain_xml()))
         profile = profile[profile.index("-cloak") + 1].split("=", 1)[1]
-        oui = test_cloak.profile_values(profile)["net.oui"]
-        for name, check in test_cloak.CHECKS:
-            found = (check(report, oui) if check is test_cloak.check_mac
+        oui = battery.profile_values(profile)["net.oui"]
+        for name, check in battery.CHECKS:
+            found = (check(report, oui) if check is battery.check_mac
                      else check(report))
-            if check is test_cloak.check_pci:
+            if check is battery.check_pci:
                 found = [f for f in found if "VGA compatible controller [0300]"
                          not in f or "[1234:1111]" not in f]
             problems += ["%s: %s" % (name, f) for f in found]
         self.assertEqual(problems, [], "the example domain is not cloaked")
         log("cloaked report: all %d cloak checks clean (std VGA 1234:1111 "
-            "is the documented exception)" % len(test_cloak.CHECKS))
+            "is the documented exception)" % len(battery.CHECKS))
 
     def check_trace(self, ring):
         self.assertTrue(os.path.exists(ring), "no trace ring at %s" % ring)
