@@ -4,11 +4,14 @@
 TOP := $(CURDIR)
 -include config.mk
 
-PREFIX ?= /usr/local
+# QEMU is configured for CONFIG_PREFIX; PREFIX is only where `make install`
+# puts the relocatable tree, so `make install PREFIX=DIR` rebuilds nothing.
+CONFIG_PREFIX ?= /usr/local
+PREFIX ?= $(CONFIG_PREFIX)
 BUILD_DIR ?= $(TOP)/build
 CCACHE ?= auto
 DESTDIR ?=
-export PREFIX DESTDIR BUILD_DIR CCACHE QEMU_SOURCE QEMU_CLOAK_CACHE JOBS
+export CONFIG_PREFIX PREFIX DESTDIR BUILD_DIR CCACHE QEMU_SOURCE QEMU_CLOAK_CACHE JOBS
 
 # Debian's interpreter: the one first on PATH may be another build.
 PYTHON := /usr/bin/python3
@@ -21,7 +24,10 @@ export QEMU_BIN QEMU_IMG TOOLS_DIR GUEST_DIR PYTHON
 CC ?= cc
 GLIB_CFLAGS = $(shell pkg-config --cflags glib-2.0)
 GLIB_LIBS = $(shell pkg-config --libs glib-2.0)
-TOOL_CFLAGS = -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11
+# Debian's hardening defaults (dpkg-buildflags), also for tools we ship.
+TOOL_HARDENING = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Wl,-z,relro -Wl,-z,now
+TOOL_CFLAGS = -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -std=gnu11 \
+	$(TOOL_HARDENING)
 
 # Each area adds its own targets in mk/<area>.mk:
 #   TOOLS           host programs built into $(TOOLS_DIR)
@@ -43,9 +49,11 @@ include $(sort $(wildcard mk/*.mk))
 
 all: build
 
+## help: list these targets
 help:
-	@sed -n 's/^##//p' $(TOP)/README.md 2>/dev/null || true
-	@echo "targets: deps build install run check bench fuzz clean distclean"
+	@echo "make targets (README.md explains the two that matter: run and check):"
+	@sed -n 's/^## \([a-z0-9-]*\): /\1\t/p' $(TOP)/Makefile \
+		$(sort $(wildcard $(TOP)/mk/*.mk)) | expand -t 20 | sed 's/^/  /'
 
 config.mk:
 	./configure
@@ -62,35 +70,45 @@ setup-deps:
 qemu: config.mk
 	./build.sh all
 
+## build: build QEMU with the series, the cleaned firmware and the tools
 build: qemu tools
 
 tools: $(TOOLS)
 
+## install: install into $(DESTDIR)$(PREFIX) (relocatable: PREFIX=DIR rebuilds nothing)
 install: build
 	./build.sh install
 
 install-tools: $(INSTALL_TOOLS)
 
+## check-series: check that the series applies to the pristine base with no fuzz
 check-series: config.mk
 	./build.sh check-series
 
+## check-unit: unit tests and fuzz smoke runs (no guest boots)
 check-unit: tools $(UNIT_CHECKS)
 
+## check-boot: boot tests: cloak, devices, trace, firmware, images, libvirt, package
 check-boot: build $(BOOT_CHECKS)
 
 # Order matters: dependencies first (a fresh machine has none), then cheap
 # checks, so a broken series fails in seconds.
+## check: everything CI runs: setup-deps, check-series, check-unit, check-boot
 check: setup-deps check-series check-unit check-boot
 	@echo
 	@echo "make check: all checks passed"
 
+## bench: every benchmark (ratios against stock QEMU or the feature off)
 bench: build $(BENCH_TARGETS)
 
+## fuzz: the fuzz targets for longer runs
 fuzz: $(FUZZ_TARGETS)
 
+## clean: remove QEMU's objects, the tools and the guest
 clean:
 	rm -rf $(BUILD_DIR)/qemu-build $(TOOLS_DIR) $(GUEST_DIR)
 
+## distclean: remove the whole build directory and config.mk
 distclean:
 	rm -rf $(BUILD_DIR) config.mk
 

@@ -22,7 +22,10 @@ CLOAK_VERSION=$(cat "$TOP/VERSION")
 BUILD_DIR=${BUILD_DIR:-$TOP/build}
 QEMU_CLOAK_CACHE=${QEMU_CLOAK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-cloak}
 QEMU_SOURCE=${QEMU_SOURCE:-}
-PREFIX=${PREFIX:-/usr/local}
+# QEMU is configured for CONFIG_PREFIX.  Its installed tree is relocatable
+# (it finds share/ relative to bin/), so `install` may use another PREFIX.
+CONFIG_PREFIX=${CONFIG_PREFIX:-/usr/local}
+PREFIX=${PREFIX:-$CONFIG_PREFIX}
 DESTDIR=${DESTDIR:-}
 CCACHE=${CCACHE:-auto}
 JOBS=${JOBS:-$(nproc)}
@@ -403,7 +406,7 @@ use_ccache() {
 
 configure_args() {
     printf '%s\n' \
-        "--prefix=$PREFIX" \
+        "--prefix=$CONFIG_PREFIX" \
         "--python=$PYTHON" \
         --target-list=x86_64-softmmu \
         --enable-kvm --enable-tcg --enable-capstone --enable-cap-ng \
@@ -461,6 +464,10 @@ do_install() {
         install -d "$root/share/qemu-cloak/profiles"
         install -m 0644 "$TOP"/hw-cloak/profiles/*.conf "$root/share/qemu-cloak/profiles/"
     fi
+    install -d "$root/share/man/man1" "$root/share/man/man7" "$root/share/doc/qemu-cloak"
+    install -m 0644 "$TOP"/docs/man/*.1 "$root/share/man/man1/"
+    install -m 0644 "$TOP"/docs/man/*.7 "$root/share/man/man7/"
+    install -m 0644 "$TOP/README.md" "$TOP"/docs/*.md "$root/share/doc/qemu-cloak/"
     make -C "$TOP" --no-print-directory install-tools PREFIX="$PREFIX" DESTDIR="$DESTDIR"
     info "installed $root/bin/qemu-system-x86_64 ($("$root/bin/qemu-system-x86_64" --version | head -n1))"
 }

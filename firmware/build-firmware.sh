@@ -5,7 +5,7 @@
 #   build-firmware.sh build     patch a copy, build every image in images.conf
 #                               and the option ROMs; skipped when up to date
 #   build-firmware.sh all       fetch build (the default)
-#   build-firmware.sh install   copy the images to $DESTDIR$PREFIX/share/qemu
+#   build-firmware.sh install   copy the images to $DESTDIR$PREFIX/share/qemu-cloak/firmware
 #
 # Output: $BUILD_DIR/firmware/cloak-<stock name> for each image, e.g.
 # cloak-bios-256k.bin, which the patched QEMU loads in place of the stock
@@ -283,7 +283,7 @@ do_build() {
 }
 
 do_install() {
-    local dest=$DESTDIR$PREFIX/share/qemu f
+    local dest=$DESTDIR$PREFIX/share/qemu-cloak/firmware f
     stage install "into $dest"
     up_to_date || die "the firmware is not built or out of date (make firmware)"
     mkdir -p "$dest"

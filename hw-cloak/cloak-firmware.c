@@ -8,7 +8,7 @@
  * Debian's seabios source and QEMU's option ROM source, named
  * CLOAK_FIRMWARE_PREFIX + the stock name (cloak-bios-256k.bin,
  * cloak-vgabios-stdvga.bin, cloak-linuxboot_dma.bin, ...), and installs
- * them beside QEMU's data files.  While the cloak is on, qemu_find_file()
+ * them in share/qemu-cloak/firmware.  While the cloak is on, qemu_find_file()
  * tries that name first, so every stock name the machine asks for gets the
  * cleaned copy when one exists and the stock file otherwise; with
  * "-cloak off", or for a file given by path, nothing changes.
@@ -63,13 +63,15 @@ static void cloak_firmware_disable_nic_roms(void)
 }
 
 /*
- * A binary run from its build tree has its data directory, and every
- * directory of --firmwarepath, relocated into the tree's qemu-bundle,
- * where the distribution's SeaBIOS, iPXE and option ROMs are not: with
- * -cloak off, -M microvm or -M isapc it found no BIOS.  Add the
+ * Where the cleaned images are: installed, in share/qemu-cloak/firmware,
+ * found relative to the binary, so they never sit in a distribution's
+ * share/qemu.  A binary run from its build tree has its data directory,
+ * and every directory of --firmwarepath, relocated into the tree's
+ * qemu-bundle, where the distribution's SeaBIOS, iPXE and option ROMs are
+ * not: with -cloak off, -M microvm or -M isapc it found no BIOS.  Add the
  * configured firmware path as it is, and make firmware's output.
  */
-static void cloak_firmware_build_tree_dirs(void)
+static void cloak_firmware_add_dirs(void)
 {
     static const char *const firmware_path[] = {
         CONFIG_QEMU_FIRMWAREPATH
@@ -78,7 +80,8 @@ static void cloak_firmware_build_tree_dirs(void)
     g_autofree char *datadir = get_relocated_path(CONFIG_QEMU_DATADIR);
 
     if (!strstr(datadir, "/qemu-bundle/")) {
-        return;             /* installed: QEMU's own path is right */
+        qemu_add_data_dir(get_relocated_path(CLOAK_FIRMWARE_DIR));
+        return;
     }
     for (size_t i = 0; firmware_path[i]; i++) {
         qemu_add_data_dir(g_strdup(firmware_path[i]));
@@ -91,7 +94,7 @@ void cloak_firmware_machine_init(MachineState *ms)
     g_autofree char *bios = NULL;
     g_autofree char *base = NULL;
 
-    cloak_firmware_build_tree_dirs();
+    cloak_firmware_add_dirs();
     if (!cloak_is_enabled()) {
         return;
     }

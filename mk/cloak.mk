@@ -62,8 +62,10 @@ fuzz-cloak-profile: $(CLOAK_FUZZER)
 	    -max_len=8192 -timeout=10 -rss_limit_mb=1024 \
 	    -dict=$(TOP)/tests/cloak/profile.dict corpus
 
+## bench-cloak: boot time, cloaked / -cloak off, per profile
 bench-cloak: $(CLOAK_GUEST_DEP)
 	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) $(PYTHON) tests/cloak/bench_boot.py
 
+## bench-cloak-cpu: guest getpid, open+close, page fault: cloaked / stock, per profile
 bench-cloak-cpu: $(CLOAK_GUEST_DEP)
 	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) $(PYTHON) tests/cloak/bench_cpu.py

@@ -17,6 +17,7 @@ BOOT_CHECKS += check-boot-foundation
 
 .PHONY: guest check-unit-guest check-boot-foundation
 
+## guest: build the test guest (Debian kernel, busybox initramfs, real detectors)
 guest: $(GUEST_DIR)/initrd.img $(GUEST_DIR)/vmlinuz
 
 # One run of the script writes both files (a grouped target, make >= 4.3).

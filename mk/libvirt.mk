@@ -28,6 +28,7 @@ libvirt-stage: build
 	rm -rf $(LIBVIRT_STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(LIBVIRT_STAGE)
 
+## check-libvirt: boot the staged install through a real libvirtd
 check-libvirt: libvirt-stage guest
 	CLOAK_LIBVIRT_EMULATOR=$(LIBVIRT_BINDIR)/qemu-system-x86_64 \
 	QEMU_IMG=$(LIBVIRT_BINDIR)/qemu-img CLOAK_IMAGE=$(LIBVIRT_BINDIR)/cloak-image \
@@ -37,5 +38,6 @@ BENCH_TARGETS += bench-image-reset
 .PHONY: bench-image-reset
 
 # reset time with 1 MiB vs 512 MiB in the top layer, as a ratio.
+## bench-image-reset: cloak-image reset time, 1 MiB vs 512 MiB written
 bench-image-reset: build
 	$(PYTHON) $(TOP)/tests/image/bench_reset.py

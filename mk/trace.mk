@@ -109,10 +109,12 @@ fuzz-trace:
 check-trace-boot: $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
 	$(TRACE_PYTEST) -v test_qemu_object test_trace_guest
 
+## bench-trace: guest syscalls and faults traced / untraced, and the ring alone
 bench-trace: $(TRACE_OUT)/bench-ring $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
 	$(TRACE_OUT)/bench-ring
 	BUILD_DIR=$(BUILD_DIR) $(PYTHON) $(TRACE_TESTS)/bench_guest.py
 
 # The MTTCG soak: STORM_RUNS traced -smp 4 storms (docs/trace.md).
+## bench-trace-storm: STORM_RUNS traced -smp 4 storms, drop and block mode
 bench-trace-storm: $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
 	BUILD_DIR=$(BUILD_DIR) $(PYTHON) $(TRACE_TESTS)/bench_storm.py

@@ -95,6 +95,24 @@ class BuildErrorTests(unittest.TestCase):
         res = self.build_sh('deps-check')
         self.assertFails(res, 'missing dependencies: qemu-cloak-no-such-package')
 
+    def test_non_root_check_names_make_deps(self):
+        """`make check` as another user on a machine that lacks something:
+        it stops at once and names `make deps` (root would install)."""
+        with open(self.scratch.path('mk', 'test.packages'), 'w') as f:
+            f.write('qemu-cloak-no-such-package\n')
+        cmd = ['make', '--no-print-directory', '-C', self.scratch.top,
+               'setup-deps']
+        if os.geteuid() == 0:
+            for d in (self.scratch.tmp, self.scratch.top):
+                os.chmod(d, 0o755)
+            cmd = ['setpriv', '--reuid=65534', '--regid=65534',
+                   '--clear-groups'] + cmd
+        res = run(cmd, cwd=self.scratch.top)
+        self.assertFails(res, 'missing dependencies: qemu-cloak-no-such-package',
+                         "run 'make deps' as root")
+        with open(self.scratch.path('Makefile')) as f:
+            self.assertRegex(f.read(), r'(?m)^check: setup-deps ')
+
     def corrupt_patch(self, transform):
         # The patch that wires our directories into meson.build.
         series = self.scratch.path(SERIES, 'series')
