@@ -2,36 +2,9 @@
 cause, exit non-zero and leave nothing half-prepared."""
 
 import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
-TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-SERIES = 'patches/qemu-10.0.2'
-
-
-def run(cmd, cwd=TOP, env=None):
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    return subprocess.run(cmd, cwd=cwd, env=full_env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-class ScratchRepo:
-    """A copy of the repository's own files (no build output)."""
-
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix='cloak-build-test-')
-        self.top = os.path.join(self.tmp, 'repo')
-        shutil.copytree(TOP, self.top,
-                        ignore=shutil.ignore_patterns('build', '.git', 'config.mk'))
-
-    def path(self, *parts):
-        return os.path.join(self.top, *parts)
-
-    def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+from tests.lib.scratch import SERIES, ScratchRepo, run
 
 
 class BuildErrorTests(unittest.TestCase):

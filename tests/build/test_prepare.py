@@ -5,12 +5,10 @@ that come out the same keep theirs, so nothing else is rebuilt."""
 
 import os
 import subprocess
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_build_errors import SERIES, ScratchRepo, run
+from tests.lib.scratch import SERIES, ScratchRepo, run
 
 
 def read(path):
