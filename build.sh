@@ -293,10 +293,12 @@ series_stamp() {
 }
 
 # Our sources appear inside the tree as symlinks, so editing one file in
-# hw-cloak/ rebuilds only what depends on it.
+# hw-cloak/ rebuilds only what depends on it.  Our headers sit where QEMU
+# keeps its own, include/hw/cloak.
 link_our_sources() {
     local tree=$1
     ln -sfn "$TOP/hw-cloak" "$tree/hw/cloak"
+    ln -sfn "$TOP/include/hw/cloak" "$tree/include/hw/cloak"
     ln -sfn "$TOP/trace-plugins" "$tree/trace-plugins"
 }
 

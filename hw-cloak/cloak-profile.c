@@ -11,7 +11,8 @@
  */
 
 #include "qemu/osdep.h"
-#include "cloak-profile.h"
+#include "hw/cloak/cloak-profile.h"
+#include "hw/cloak/cloak-keys.h"
 
 GQuark cloak_profile_error_quark(void)
 {
@@ -30,148 +31,36 @@ typedef enum {
 } ValueKind;
 
 typedef struct {
+    const char *group;
     const char *key;
     ValueKind kind;
-    uint64_t min, max;
+    uint64_t min, max;      /* numbers: range; strings, IDs: length */
+    int per_model;          /* CLOAK_KEY_GROUP, _PER_MODEL, _MODEL_ONLY */
 } KeySpec;
 
+/* The fixed groups' keys, from the one list in hw/cloak/cloak-keys.h. */
+#define CLOAK_TO_SMBIOS(type, option)
+#define CLOAK_TO_MACHINE(property)
+#define CLOAK_TO_CODE
+#define SCHEMA_ROW(group, key, kind, min, max, per_model, dest) \
+    { group, key, VAL_##kind, min, max, per_model },
+static const KeySpec schema_keys[] = {
+    CLOAK_PROFILE_KEYS(SCHEMA_ROW)
+};
+#undef SCHEMA_ROW
+#undef CLOAK_TO_SMBIOS
+#undef CLOAK_TO_MACHINE
+#undef CLOAK_TO_CODE
+
+/* Groups of any keys: [identity] templates, [devices] (device keys). */
 typedef struct {
     const char *name;
-    const KeySpec *keys;
-    /* value kind of keys not in @keys; -1 means such keys are errors */
-    int other_keys;
-} GroupSpec;
+    ValueKind kind;
+} OpenGroup;
 
-#define STR(k) { k, VAL_STRING, 0, 0 }
-#define NUM(k, lo, hi) { k, VAL_NUMBER, lo, hi }
-#define ID(k, lo, hi) { k, VAL_ASCII_ID, lo, hi }
-
-static const KeySpec profile_keys[] = {
-    STR("description"),
-    STR("class"),
-    { NULL }
-};
-
-static const KeySpec bios_keys[] = {
-    STR("vendor"), STR("version"),
-    { "date", VAL_DATE, 0, 0 },
-    { "release", VAL_RELEASE, 0, 0 },
-    NUM("characteristics", 0, UINT64_MAX),
-    NUM("characteristics-ext1", 0, 0xff),
-    NUM("characteristics-ext2", 0, 0xff),
-    NUM("rom-size", 0, 0xff),
-    NUM("segment", 0, 0xffff),
-    { NULL }
-};
-
-static const KeySpec system_keys[] = {
-    STR("manufacturer"), STR("product"), STR("version"), STR("serial"),
-    STR("sku"), STR("family"),
-    { NULL }
-};
-
-static const KeySpec board_keys[] = {
-    STR("manufacturer"), STR("product"), STR("version"), STR("serial"),
-    STR("asset"), STR("location"),
-    { NULL }
-};
-
-static const KeySpec chassis_keys[] = {
-    STR("manufacturer"), STR("version"), STR("serial"), STR("asset"),
-    STR("sku"),
-    /* SMBIOS 3.x table 17; 1 (Other) and 2 (Unknown) are what VMs use */
-    NUM("type", 3, 0x24),
-    { NULL }
-};
-
-static const KeySpec cpu_keys[] = {
-    ID("vendor", 12, 12),
-    NUM("family", 1, 0xff + 0xf),
-    NUM("model", 0, 0xff),
-    NUM("stepping", 0, 0xf),
-    STR("manufacturer"),
-    STR("socket"),
-    NUM("smbios-family", 1, 0xfffd),
-    NUM("max-speed", 1, 0xffff),
-    NUM("current-speed", 1, 0xffff),
-    NUM("external-clock", 0, 0xffff),
-    NUM("upgrade", 1, 0xff),
-    NUM("voltage", 0, 0xff),
-    NUM("characteristics", 0, 0xffff),
-    NUM("cache-l1", 1, 0x7fff),     /* KiB per core, data + instruction */
-    NUM("cache-l2", 1, 0x7fff),     /* KiB per core */
-    NUM("cache-l3", 1, 0x7fff),     /* KiB per core */
-    /* CPUID leaves 2, 4 and 0x80000005/6: the L1 data share of cache-l1 */
-    NUM("cache-l1d", 1, 0x7fff),
-    NUM("cache-l1d-ways", 1, 0xff),
-    NUM("cache-l1i-ways", 1, 0xff),
-    NUM("cache-l2-ways", 1, 0xff),
-    NUM("cache-l3-ways", 1, 0xff),
-    /* the microcode revision (MSR 0x8B) the part runs */
-    NUM("microcode", 1, UINT32_MAX),
-    /* IA32_ARCH_CAPABILITIES bits and CPUID flags, by QEMU's names */
-    { "arch-capabilities", VAL_FLAGS, 0, 0 },
-    { "features", VAL_FLAGS, 0, 0 },
-    /*
-     * model-id-<C>c<T>t, and any key of cpu_topology_keys with that
-     * suffix, are checked in find_key()
-     */
-    { NULL }
-};
-
-/* [cpu] keys a model choice (a <C>c<T>t suffix) may set for itself. */
-static const char *const cpu_topology_keys[] = {
-    "model-id", "model", "stepping", "microcode", "arch-capabilities",
-    "features",
-};
-
-static const KeySpec memory_keys[] = {
-    STR("manufacturer"), STR("part"), STR("serial"), STR("asset"),
-    STR("locator"), STR("bank"),
-    NUM("speed", 1, 0xfffe),
-    NUM("type", 1, 0x23),
-    NUM("type-detail", 0, 0xffff),
-    NUM("form-factor", 1, 0x10),
-    NUM("width", 1, 0xfffe),
-    NUM("voltage", 0, 0xffff),
-    NUM("ecc", 1, 7),
-    NUM("array-location", 1, 0xa4),
-    { NULL }
-};
-
-static const KeySpec acpi_keys[] = {
-    ID("oem-id", 1, 6),
-    ID("oem-table-id", 1, 8),
-    NUM("oem-rev", 0, UINT32_MAX),
-    ID("creator-id", 4, 4),
-    NUM("creator-rev", 0, UINT32_MAX),
-    NUM("pm-profile", 1, 8),
-    NUM("plvl2-lat", 0, 0xffff),
-    NUM("plvl3-lat", 0, 0xffff),
-    { NULL }
-};
-
-static const KeySpec net_keys[] = {
-    { "oui", VAL_OUI, 0, 0 },
-    { NULL }
-};
-
-static const KeySpec no_keys[] = {
-    { NULL }
-};
-
-static const GroupSpec schema[] = {
-    { "profile", profile_keys, -1 },
-    { "bios", bios_keys, -1 },
-    { "system", system_keys, -1 },
-    { "board", board_keys, -1 },
-    { "chassis", chassis_keys, -1 },
-    { "cpu", cpu_keys, -1 },
-    { "memory", memory_keys, -1 },
-    { "acpi", acpi_keys, -1 },
-    { "net", net_keys, -1 },
-    { "identity", no_keys, VAL_TEMPLATE },
-    { "devices", no_keys, VAL_STRING },
+static const OpenGroup open_groups[] = {
+    { "identity", VAL_TEMPLATE },
+    { "devices", VAL_STRING },
 };
 
 static const char *const *device_keys;
@@ -519,95 +408,114 @@ static unsigned first_bad_line(const char *data, size_t len)
     return lo;
 }
 
-static const GroupSpec *find_group(const char *group)
+/* A group of schema_keys[], an open group, or neither. */
+static bool is_fixed_group(const char *group)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(schema); i++) {
-        if (!strcmp(schema[i].name, group)) {
-            return &schema[i];
+    for (size_t i = 0; i < G_N_ELEMENTS(schema_keys); i++) {
+        if (!strcmp(schema_keys[i].group, group)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const OpenGroup *find_open_group(const char *group)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(open_groups); i++) {
+        if (!strcmp(open_groups[i].name, group)) {
+            return &open_groups[i];
         }
     }
     return NULL;
+}
+
+static char *known_groups(void)
+{
+    GString *s = g_string_new(NULL);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(schema_keys); i++) {
+        if (!i || strcmp(schema_keys[i].group, schema_keys[i - 1].group)) {
+            g_string_append_printf(s, "%s[%s]", s->len ? " " : "",
+                                   schema_keys[i].group);
+        }
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(open_groups); i++) {
+        g_string_append_printf(s, " [%s]", open_groups[i].name);
+    }
+    return g_string_free(s, FALSE);
 }
 
 /*
- * The base of a [cpu] key for one model choice, "<base>-<C>c<T>t", or
- * NULL.  A core runs one or two threads (SMT) on every x86 desktop part.
+ * Whether @key is "<base>-<C>c<T>t" for a key @base that a model choice
+ * may set.  A core runs one or two threads (SMT) on every x86 desktop part.
  */
-static const char *cpu_topology_key_base(const char *key)
+static bool is_model_key(const char *key, const char *base)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(cpu_topology_keys); i++) {
-        size_t n = strlen(cpu_topology_keys[i]);
-        unsigned cores, threads;
-        int end = 0;
+    size_t n = strlen(base);
+    unsigned cores, threads;
+    int end = 0;
 
-        if (strncmp(key, cpu_topology_keys[i], n) || key[n] != '-' ||
-            !g_ascii_isdigit(key[n + 1]) ||
-            sscanf(key + n + 1, "%3uc%3ut%n", &cores, &threads, &end) != 2 ||
-            key[n + 1 + end] != '\0') {
-            continue;
-        }
-        if (cores >= 1 && cores <= 256 &&
-            (threads == cores || threads == 2 * cores)) {
-            return cpu_topology_keys[i];
-        }
+    if (strncmp(key, base, n) || key[n] != '-' ||
+        !g_ascii_isdigit(key[n + 1]) ||
+        sscanf(key + n + 1, "%3uc%3ut%n", &cores, &threads, &end) != 2 ||
+        key[n + 1 + end] != '\0') {
+        return false;
     }
-    return NULL;
+    return cores >= 1 && cores <= 256 &&
+           (threads == cores || threads == 2 * cores);
 }
 
-static bool find_key(const GroupSpec *g, const char *key, KeySpec *out)
+static bool find_key(const char *group, const char *key, KeySpec *out)
 {
-    for (const KeySpec *k = g->keys; k->key; k++) {
-        if (!strcmp(k->key, key)) {
-            *out = *k;
-            return true;
-        }
-    }
-    if (!strcmp(g->name, "cpu")) {
-        const char *base = cpu_topology_key_base(key);
+    const OpenGroup *open = find_open_group(group);
 
-        if (base && !strcmp(base, "model-id")) {
-            /* CPUID's brand string holds 48 characters */
-            *out = (KeySpec) { key, VAL_STRING, 0, 48 };
+    for (size_t i = 0; i < G_N_ELEMENTS(schema_keys); i++) {
+        const KeySpec *k = &schema_keys[i];
+
+        if (strcmp(k->group, group)) {
+            continue;
+        }
+        if ((k->per_model != CLOAK_KEY_MODEL_ONLY && !strcmp(k->key, key)) ||
+            (k->per_model != CLOAK_KEY_GROUP && is_model_key(key, k->key))) {
+            *out = *k;
+            out->key = key;
             return true;
         }
-        for (const KeySpec *k = g->keys; base && k->key; k++) {
-            if (!strcmp(k->key, base)) {
-                *out = *k;
-                out->key = key;
-                return true;
-            }
-        }
     }
-    if (!strcmp(g->name, "devices") && device_keys) {
+    if (!open) {
+        return false;
+    }
+    /* QEMU registers the device identity keys; without it, any key. */
+    if (!strcmp(group, "devices") && device_keys) {
         for (const char *const *d = device_keys; *d; d++) {
             if (!strcmp(*d, key)) {
-                *out = (KeySpec) { key, VAL_STRING, 0, 0 };
+                *out = (KeySpec) { group, key, open->kind, 0, 0, 0 };
                 return true;
             }
         }
         return false;
     }
-    if (g->other_keys >= 0) {
-        *out = (KeySpec) { key, g->other_keys, 0, 0 };
-        return true;
-    }
-    return false;
+    *out = (KeySpec) { group, key, open->kind, 0, 0, 0 };
+    return true;
 }
 
-static char *known_keys(const GroupSpec *g)
+static char *known_keys(const char *group)
 {
     GString *s = g_string_new(NULL);
 
-    for (const KeySpec *k = g->keys; k->key; k++) {
-        g_string_append_printf(s, "%s%s", s->len ? ", " : "", k->key);
+    for (size_t i = 0; i < G_N_ELEMENTS(schema_keys); i++) {
+        const KeySpec *k = &schema_keys[i];
+
+        if (!strcmp(k->group, group)) {
+            g_string_append_printf(s, "%s%s%s", s->len ? ", " : "", k->key,
+                                   k->per_model == CLOAK_KEY_MODEL_ONLY ?
+                                   "-<cores>c<threads>t" :
+                                   k->per_model == CLOAK_KEY_PER_MODEL ?
+                                   "[-<cores>c<threads>t]" : "");
+        }
     }
-    if (!strcmp(g->name, "cpu")) {
-        g_string_append(s, ", model-id-<cores>c<threads>t, and <key>-<cores>"
-                        "c<threads>t for model, stepping, microcode, "
-                        "arch-capabilities and features");
-    }
-    if (!strcmp(g->name, "devices") && device_keys) {
-        for (const char *const *d = device_keys; *d; d++) {
+    if (!strcmp(group, "devices")) {
+        for (const char *const *d = device_keys; d && *d; d++) {
             g_string_append_printf(s, "%s%s", s->len ? ", " : "", *d);
         }
     }
@@ -889,21 +797,15 @@ static bool validate(CloakProfile *p, GKeyFile *kf, GError **errp)
     }
 
     for (char **g = groups; *g; g++) {
-        const GroupSpec *spec = find_group(*g);
         g_auto(GStrv) keys = g_key_file_get_keys(kf, *g, NULL, NULL);
 
-        if (!spec) {
-            GString *known = g_string_new(NULL);
+        if (!is_fixed_group(*g) && !find_open_group(*g)) {
+            g_autofree char *known = known_groups();
 
-            for (size_t i = 0; i < G_N_ELEMENTS(schema); i++) {
-                g_string_append_printf(known, "%s[%s]", i ? " " : "",
-                                       schema[i].name);
-            }
             set_error(errp, CLOAK_PROFILE_ERROR_SCHEMA, p->filename,
                       GPOINTER_TO_UINT(g_hash_table_lookup(p->group_lines,
                                                            *g)),
-                      "unknown group [%s]; known groups: %s", *g, known->str);
-            g_string_free(known, TRUE);
+                      "unknown group [%s]; known groups: %s", *g, known);
             return false;
         }
         for (char **k = keys; k && *k; k++) {
@@ -911,8 +813,8 @@ static bool validate(CloakProfile *p, GKeyFile *kf, GError **errp)
             char *why = NULL;
             unsigned line = cloak_profile_line(p, *g, *k);
 
-            if (!find_key(spec, *k, &ks)) {
-                g_autofree char *known = known_keys(spec);
+            if (!find_key(*g, *k, &ks)) {
+                g_autofree char *known = known_keys(*g);
 
                 set_error(errp, CLOAK_PROFILE_ERROR_SCHEMA, p->filename, line,
                           "unknown key '%s' in [%s]; known keys: %s", *k, *g,

@@ -21,6 +21,7 @@
 #include "hw/smbios/smbios_build.h"
 #include "hw/cloak/cloak.h"
 #include "hw/cloak/cloak-internal.h"
+#include "hw/cloak/cloak-keys.h"
 #include "hw/cloak/cloak-machine.h"
 
 /* Handles of the type 7 structures: socket s, level l (0..2). */
@@ -49,50 +50,26 @@ static QemuOptsList cloak_smbios_opts = {
 };
 
 typedef struct {
-    const char *opt;            /* -smbios key */
+    struct {
+        int type;               /* -smbios type=, or -1: not SMBIOS */
+        const char *opt;        /* -smbios key */
+    } to;
     const char *group, *key;    /* profile value */
 } SmbiosField;
 
-static const SmbiosField type0_fields[] = {
-    { "vendor", "bios", "vendor" }, { "version", "bios", "version" },
-    { "date", "bios", "date" }, { "release", "bios", "release" },
-    { NULL }
+/* The profile keys hw/cloak/cloak-keys.h sends to -smbios. */
+#define CLOAK_TO_SMBIOS(type, option) { (type), (option) }
+#define CLOAK_TO_MACHINE(property) { -1, NULL }
+#define CLOAK_TO_CODE { -1, NULL }
+#define SMBIOS_ROW(group, key, kind, min, max, per_model, dest) \
+    { dest, group, key },
+static const SmbiosField smbios_fields[] = {
+    CLOAK_PROFILE_KEYS(SMBIOS_ROW)
 };
-static const SmbiosField type1_fields[] = {
-    { "manufacturer", "system", "manufacturer" },
-    { "product", "system", "product" }, { "version", "system", "version" },
-    { "serial", "system", "serial" }, { "sku", "system", "sku" },
-    { "family", "system", "family" },
-    { NULL }
-};
-static const SmbiosField type2_fields[] = {
-    { "manufacturer", "board", "manufacturer" },
-    { "product", "board", "product" }, { "version", "board", "version" },
-    { "serial", "board", "serial" }, { "asset", "board", "asset" },
-    { "location", "board", "location" },
-    { NULL }
-};
-static const SmbiosField type3_fields[] = {
-    { "manufacturer", "chassis", "manufacturer" },
-    { "version", "chassis", "version" }, { "serial", "chassis", "serial" },
-    { "asset", "chassis", "asset" }, { "sku", "chassis", "sku" },
-    { NULL }
-};
-static const SmbiosField type4_fields[] = {
-    { "sock_pfx", "cpu", "socket" },
-    { "manufacturer", "cpu", "manufacturer" },
-    { "processor-family", "cpu", "smbios-family" },
-    { "max-speed", "cpu", "max-speed" },
-    { "current-speed", "cpu", "current-speed" },
-    { NULL }
-};
-static const SmbiosField type17_fields[] = {
-    { "loc_pfx", "memory", "locator" }, { "bank", "memory", "bank" },
-    { "manufacturer", "memory", "manufacturer" },
-    { "serial", "memory", "serial" }, { "asset", "memory", "asset" },
-    { "part", "memory", "part" }, { "speed", "memory", "speed" },
-    { NULL }
-};
+#undef SMBIOS_ROW
+#undef CLOAK_TO_SMBIOS
+#undef CLOAK_TO_MACHINE
+#undef CLOAK_TO_CODE
 
 static int copy_opt(void *opaque, const char *name, const char *value,
                     Error **errp)
@@ -152,8 +129,7 @@ static QemuOpts *merged_opts(int type)
     return merged;
 }
 
-static void add_profile_fields(int type, const SmbiosField *fields,
-                               const char *const *extra)
+static void add_profile_fields(int type, const char *const *extra)
 {
     QemuOpts *o;
 
@@ -161,8 +137,12 @@ static void add_profile_fields(int type, const SmbiosField *fields,
         return;     /* -smbios file= gave the whole structure */
     }
     o = merged_opts(type);
-    for (const SmbiosField *f = fields; f->opt; f++) {
-        set_if_unset(o, f->opt, cloak_value(f->group, f->key));
+    for (size_t i = 0; i < G_N_ELEMENTS(smbios_fields); i++) {
+        const SmbiosField *f = &smbios_fields[i];
+
+        if (f->to.type == type) {
+            set_if_unset(o, f->to.opt, cloak_value(f->group, f->key));
+        }
     }
     for (; extra && extra[0]; extra += 2) {
         set_if_unset(o, extra[0], extra[1]);
@@ -249,12 +229,12 @@ bool cloak_smbios_set_defaults(MachineState *ms)
         type4_extra[n++] = cpu_manufacturer;
     }
 
-    add_profile_fields(0, type0_fields, no_extra);
-    add_profile_fields(1, type1_fields, no_extra);
-    add_profile_fields(2, type2_fields, no_extra);
-    add_profile_fields(3, type3_fields, no_extra);
-    add_profile_fields(4, type4_fields, type4_extra);
-    add_profile_fields(17, type17_fields, no_extra);
+    add_profile_fields(0, no_extra);
+    add_profile_fields(1, no_extra);
+    add_profile_fields(2, no_extra);
+    add_profile_fields(3, no_extra);
+    add_profile_fields(4, type4_extra);
+    add_profile_fields(17, no_extra);
 
     /*
      * Whatever is still unset stays empty ("Not Specified"), where QEMU

@@ -25,6 +25,7 @@
 #include "system/tcg.h"
 #include "hw/cloak/cloak.h"
 #include "hw/cloak/cloak-internal.h"
+#include "hw/cloak/cloak-keys.h"
 #include "hw/cloak/device-identity.h"
 #include "hw/cloak/cloak-config.h"
 
@@ -331,42 +332,26 @@ static char *padded(const char *s, size_t width)
     return s ? g_strdup_printf("%-*s", (int)width, s) : NULL;
 }
 
+/* The profile keys hw/cloak/cloak-keys.h sends to machine properties. */
+typedef struct {
+    const char *prop, *group, *key;
+} MachineDefault;
+
+#define CLOAK_TO_SMBIOS(type, option) NULL
+#define CLOAK_TO_MACHINE(property) property
+#define CLOAK_TO_CODE NULL
+#define MACHINE_ROW(group, key, kind, min, max, per_model, dest) \
+    { dest, group, key },
+static const MachineDefault machine_defaults[] = {
+    CLOAK_PROFILE_KEYS(MACHINE_ROW)
+};
+#undef MACHINE_ROW
+#undef CLOAK_TO_SMBIOS
+#undef CLOAK_TO_MACHINE
+#undef CLOAK_TO_CODE
+
 static void apply_machine_defaults(MachineState *ms, Error **errp)
 {
-    static const struct {
-        const char *prop, *group, *key;
-    } map[] = {
-        { "acpi-oem-rev", "acpi", "oem-rev" },
-        { "acpi-creator-id", "acpi", "creator-id" },
-        { "acpi-creator-rev", "acpi", "creator-rev" },
-        { "acpi-pm-profile", "acpi", "pm-profile" },
-        { "acpi-plvl2-lat", "acpi", "plvl2-lat" },
-        { "acpi-plvl3-lat", "acpi", "plvl3-lat" },
-        { "smbios-bios-characteristics", "bios", "characteristics" },
-        { "smbios-bios-characteristics-ext1", "bios", "characteristics-ext1" },
-        { "smbios-bios-characteristics-ext2", "bios", "characteristics-ext2" },
-        { "smbios-bios-rom-size", "bios", "rom-size" },
-        { "smbios-bios-segment", "bios", "segment" },
-        { "smbios-chassis-type", "chassis", "type" },
-        { "smbios-cpu-upgrade", "cpu", "upgrade" },
-        { "smbios-cpu-voltage", "cpu", "voltage" },
-        { "smbios-cpu-external-clock", "cpu", "external-clock" },
-        { "smbios-cpu-characteristics", "cpu", "characteristics" },
-        { "smbios-cache-l1", "cpu", "cache-l1" },
-        { "smbios-cache-l2", "cpu", "cache-l2" },
-        { "smbios-cache-l3", "cpu", "cache-l3" },
-        { "smbios-cache-l1-ways", "cpu", "cache-l1d-ways" },
-        { "smbios-cache-l2-ways", "cpu", "cache-l2-ways" },
-        { "smbios-cache-l3-ways", "cpu", "cache-l3-ways" },
-        { "smbios-memory-type", "memory", "type" },
-        { "smbios-memory-type-detail", "memory", "type-detail" },
-        { "smbios-memory-form-factor", "memory", "form-factor" },
-        { "smbios-memory-width", "memory", "width" },
-        { "smbios-memory-voltage", "memory", "voltage" },
-        { "smbios-memory-ecc", "memory", "ecc" },
-        { "smbios-memory-location", "memory", "array-location" },
-        { "mac-oui", "net", "oui" },
-    };
     g_autofree char *oem_id = padded(cloak_value("acpi", "oem-id"), 6);
     g_autofree char *oem_table_id = padded(cloak_value("acpi",
                                                        "oem-table-id"), 8);
@@ -382,9 +367,13 @@ static void apply_machine_defaults(MachineState *ms, Error **errp)
 
     set_machine_default(ms, "x-oem-id", oem_id, errp);
     set_machine_default(ms, "x-oem-table-id", oem_table_id, errp);
-    for (size_t i = 0; i < G_N_ELEMENTS(map) && !*errp; i++) {
-        set_machine_default(ms, map[i].prop,
-                            cloak_value(map[i].group, map[i].key), errp);
+    for (size_t i = 0; i < G_N_ELEMENTS(machine_defaults) && !*errp; i++) {
+        const MachineDefault *d = &machine_defaults[i];
+
+        if (d->prop) {
+            set_machine_default(ms, d->prop, cloak_value(d->group, d->key),
+                                errp);
+        }
     }
     if (*errp) {
         error_prepend(errp, "-cloak: profile %s: ",
@@ -394,6 +383,8 @@ static void apply_machine_defaults(MachineState *ms, Error **errp)
 
 void cloak_machine_created(MachineState *ms, Error **errp)
 {
+    ERRP_GUARD();
+
     if (!read_options(errp) || cloak.off) {
         return;
     }
@@ -411,7 +402,10 @@ void cloak_machine_created(MachineState *ms, Error **errp)
     choose_seed();
     derive_uuid();
     apply_machine_defaults(ms, errp);
-    cloak_device_identity_apply(cloak.profile);
+    if (*errp ||
+        !cloak_device_identity_register(cloak.profile, cloak_seed(), errp)) {
+        return;
+    }
     cloak_strict_register();
 }
 

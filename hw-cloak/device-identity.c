@@ -334,12 +334,7 @@ bool cloak_device_identity_register(const CloakProfile *profile,
     return ok;
 }
 
-void cloak_device_identity_apply(const CloakProfile *profile)
-{
-    cloak_device_identity_register(profile, cloak_seed(), &error_fatal);
-}
-
-char *cloak_device_default_serial(DeviceState *dev)
+char *cloak_device_identity_serial(DeviceState *dev)
 {
     size_t i;
 

@@ -9,6 +9,7 @@
 #include "hw/usb.h"
 #include "hw/usb/desc.h"
 #include "hw/display/edid.h"
+#include "hw/cloak/device-identity.h"
 #include "hw/cloak/device-props.h"
 
 /* A USB string descriptor holds at most 126 UTF-16 code units. */
@@ -159,4 +160,9 @@ bool cloak_edid_info_check(const qemu_edid_info *info, Error **errp)
         return false;
     }
     return true;
+}
+
+char *cloak_device_default_serial(DeviceState *dev)
+{
+    return cloak_device_identity_serial(dev);
 }

@@ -13,8 +13,9 @@
 
 CLOAK_PROFILE_CHECK := $(TOOLS_DIR)/cloak-profile-check
 CLOAK_FUZZER := $(TOOLS_DIR)/cloak-profile-fuzzer
-CLOAK_PARSER_SRC := $(TOP)/hw-cloak/cloak-profile.c $(TOP)/hw-cloak/cloak-profile.h
-CLOAK_SHIM := -I$(TOP)/tests/cloak/shim -I$(TOP)/hw-cloak
+CLOAK_PARSER_SRC := $(TOP)/hw-cloak/cloak-profile.c $(TOP)/include/hw/cloak/cloak-profile.h \
+	$(TOP)/include/hw/cloak/cloak-keys.h
+CLOAK_SHIM := -I$(TOP)/tests/cloak/shim -I$(TOP)/include
 CLOAK_FUZZ_SECONDS ?= 60
 
 TOOLS += $(CLOAK_PROFILE_CHECK)

@@ -8,7 +8,7 @@
  */
 
 #include "qemu/osdep.h"
-#include "cloak-profile.h"
+#include "hw/cloak/cloak-profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

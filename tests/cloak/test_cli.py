@@ -250,6 +250,50 @@ class Defaults(unittest.TestCase):
         self.assertTrue(c["hypervisor"])
 
 
+PROFILE_CHECK = os.environ.get("CLOAK_PROFILE_CHECK", os.path.join(
+    TOP, "build", "tools", "cloak-profile-check"))
+
+
+def key_machine_props():
+    """[(group, key, property)] of the keys the key list sends to -machine."""
+    out = subprocess.run([PROFILE_CHECK, "--keys"], capture_output=True,
+                         text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        c = [x.strip().strip("`") for x in line.strip().strip("|").split("|")]
+        if c[3].startswith("-machine "):
+            rows.append((c[0].strip("[]"), c[1], c[3][9:].rstrip("=")))
+    return rows
+
+
+class KeyDestinations(unittest.TestCase):
+    """Each key the key list sends to a machine property reaches that
+    property with the profile's value (so a row naming a property that does
+    not exist, which the cloak would skip, fails here)."""
+
+    def test_machine_properties_get_the_profiles_values(self):
+        rows = key_machine_props()
+        self.assertGreater(len(rows), 20)
+        for profile in PROFILES:
+            path = os.path.join(TOP, "hw-cloak", "profiles", profile + ".conf")
+            out = subprocess.run([PROFILE_CHECK, "--seed", UUID_A, path],
+                                 capture_output=True, text=True,
+                                 check=True).stdout
+            values = dict(l.split("=", 1) for l in out.splitlines())
+            wanted = [(g, k, p) for g, k, p in rows if "%s.%s" % (g, k) in values]
+            got = qmp(["-machine", "q35", "-uuid", UUID_A, "-cloak",
+                       "profile=" + profile],
+                      [qom_get("/machine", p) for _, _, p in wanted])
+            for (g, k, p), v in zip(wanted, got):
+                with self.subTest(profile=profile, key="%s.%s" % (g, k)):
+                    want = values["%s.%s" % (g, k)]
+                    if isinstance(v, bool) or not isinstance(v, int):
+                        self.assertEqual(str(v).strip().lower(),
+                                         want.strip().lower())
+                    else:
+                        self.assertEqual(v, int(want, 0))
+
+
 class MacAddresses(unittest.TestCase):
     def macs(self, args):
         nics = ["-netdev", "user,id=n0", "-netdev", "user,id=n1",

@@ -223,6 +223,32 @@ class BadInput(unittest.TestCase):
 
 
 @unittest.skipUnless(os.environ.get("CLOAK_FUZZER"), "CLOAK_FUZZER not set")
+class KeyReference(unittest.TestCase):
+    """docs/cloak.md's key reference says what the key list
+    (include/hw/cloak/cloak-keys.h) says, row for row, and every row has
+    its meaning written."""
+
+    def test_docs_match_the_key_list(self):
+        r = subprocess.run([CHECK, "--keys"], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        table = [l for l in r.stdout.splitlines() if l.startswith("|")]
+        self.assertGreater(len(table), 50)
+        with open(os.path.join(TOP, "docs", "cloak.md")) as f:
+            m = re.search(r"<!-- profile-keys: begin -->\n(.*?)"
+                          r"<!-- profile-keys: end -->", f.read(), re.S)
+        self.assertIsNotNone(m, "docs/cloak.md has no profile-keys table")
+        docs = m.group(1).strip().splitlines()[2:]     # header, rule
+        cells = [[c.strip() for c in l.strip().strip("|").split("|")]
+                 for l in docs]
+        self.assertEqual([" | ".join(c[:4]) for c in cells],
+                         [" | ".join(c.strip() for c in l.strip().strip("|")
+                                     .split("|")) for l in table])
+        for c in cells:
+            self.assertEqual(len(c), 5, c)
+            self.assertTrue(c[4], "no meaning written for %s %s" % tuple(c[:2]))
+
+
 class FuzzCorpus(unittest.TestCase):
     def test_replay_corpus(self):
         """The fuzz target builds and accepts its seed corpus unharmed."""

@@ -17,7 +17,6 @@
 
 #include "qapi/error.h"
 
-#include "hw/cloak/cloak.h"
 #include "hw/cloak/cloak-profile.h"
 
 /* The profile group this file reads. */
@@ -59,12 +58,13 @@ bool cloak_device_identity_register(const CloakProfile *profile,
                                     const char *seed, Error **errp);
 
 /*
- * cloak_device_identity_apply:
- * cloak_device_identity_register() with the VM's seed (cloak_seed()); a
- * bad value is fatal, reported like a bad -global.  The entry point the
- * -cloak code calls once the profile is loaded.
+ * cloak_device_identity_serial:
+ * The default serial of @dev from the registered profile's per-device
+ * template (disk-serial, cd-serial, usb-*-serial), or NULL when no key
+ * covers @dev.  What cloak_device_default_serial() (device-props.h), the
+ * IDE and USB hook, returns.
  */
-void cloak_device_identity_apply(const CloakProfile *profile);
+char *cloak_device_identity_serial(DeviceState *dev);
 
 /*
  * cloak_device_identity_set:

@@ -1,0 +1,212 @@
+/*
+ * qemu-cloak: every profile key, once.
+ *
+ * CLOAK_PROFILE_KEYS(K) calls K(group, key, kind, min, max, per_model,
+ * dest) for each key of the fixed groups, in the order the docs list them.
+ * Everything that knows a key derives from this list: the profile schema
+ * (cloak-profile.c, also built without QEMU for the unit tests, the fuzzer
+ * and cloak-profile-check), the -smbios defaults (cloak-smbios.c), the
+ * machine property defaults (cloak.c) and the key reference in
+ * docs/cloak.md, which tests/cloak/test_profiles.py compares with
+ * `cloak-profile-check --keys`.  Adding a key is one row here and one line
+ * in that reference.
+ *
+ *   kind       STRING    printable ASCII, per-VM templates allowed
+ *              NUMBER    decimal or 0x-hex within [min, max]
+ *              ASCII_ID  printable ASCII of min..max characters, no templates
+ *              DATE      MM/DD/YYYY
+ *              RELEASE   major.minor, each 0..255
+ *              OUI       XX:XX:XX, unicast and universally administered
+ *              FLAGS     comma-separated QEMU CPU feature names
+ *   per_model  CLOAK_KEY_GROUP      the key as written
+ *              CLOAK_KEY_PER_MODEL  also as <key>-<C>c<T>t, for the model
+ *                                   chosen for C cores, T threads a socket
+ *              CLOAK_KEY_MODEL_ONLY only as <key>-<C>c<T>t
+ *   dest       where the value goes.  A consumer defines these three
+ *              macros before expanding the list:
+ *              CLOAK_TO_SMBIOS(type, option)  -smbios type=T,option=value
+ *              CLOAK_TO_MACHINE(property)     -machine property=value
+ *              CLOAK_TO_CODE                  read by the code that needs it
+ *                                             (cloak_value()), see docs
+ *
+ * Copyright (c) 2026 qemu-cloak developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_CLOAK_KEYS_H
+#define HW_CLOAK_KEYS_H
+
+#define CLOAK_KEY_GROUP      0
+#define CLOAK_KEY_PER_MODEL  1
+#define CLOAK_KEY_MODEL_ONLY 2
+
+#define CLOAK_U16 0xffff
+#define CLOAK_U32 0xffffffffULL
+#define CLOAK_U64 0xffffffffffffffffULL
+
+#define CLOAK_PROFILE_KEYS(K) \
+    K("profile", "description", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
+    K("profile", "class", STRING, 0, 0, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    \
+    K("bios", "vendor", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(0, "vendor")) \
+    K("bios", "version", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(0, "version")) \
+    K("bios", "date", DATE, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(0, "date")) \
+    K("bios", "release", RELEASE, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(0, "release")) \
+    K("bios", "characteristics", NUMBER, 0, CLOAK_U64, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-bios-characteristics")) \
+    K("bios", "characteristics-ext1", NUMBER, 0, 0xff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-bios-characteristics-ext1")) \
+    K("bios", "characteristics-ext2", NUMBER, 0, 0xff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-bios-characteristics-ext2")) \
+    K("bios", "rom-size", NUMBER, 0, 0xff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-bios-rom-size")) \
+    K("bios", "segment", NUMBER, 0, CLOAK_U16, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-bios-segment")) \
+    \
+    K("system", "manufacturer", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(1, "manufacturer")) \
+    K("system", "product", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(1, "product")) \
+    K("system", "version", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(1, "version")) \
+    K("system", "serial", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(1, "serial")) \
+    K("system", "sku", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(1, "sku")) \
+    K("system", "family", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(1, "family")) \
+    \
+    K("board", "manufacturer", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(2, "manufacturer")) \
+    K("board", "product", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(2, "product")) \
+    K("board", "version", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(2, "version")) \
+    K("board", "serial", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(2, "serial")) \
+    K("board", "asset", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(2, "asset")) \
+    K("board", "location", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(2, "location")) \
+    \
+    K("chassis", "manufacturer", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(3, "manufacturer")) \
+    K("chassis", "version", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(3, "version")) \
+    K("chassis", "serial", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(3, "serial")) \
+    K("chassis", "asset", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(3, "asset")) \
+    K("chassis", "sku", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(3, "sku")) \
+    /* SMBIOS 3.x table 17; 1 (Other) and 2 (Unknown) are what VMs use */ \
+    K("chassis", "type", NUMBER, 3, 0x24, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-chassis-type")) \
+    \
+    K("cpu", "vendor", ASCII_ID, 12, 12, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    K("cpu", "family", NUMBER, 1, 0xff + 0xf, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
+    K("cpu", "model", NUMBER, 0, 0xff, CLOAK_KEY_PER_MODEL, CLOAK_TO_CODE) \
+    K("cpu", "stepping", NUMBER, 0, 0xf, CLOAK_KEY_PER_MODEL, \
+      CLOAK_TO_CODE) \
+    /* CPUID's brand string holds 48 characters */ \
+    K("cpu", "model-id", STRING, 0, 48, CLOAK_KEY_MODEL_ONLY, \
+      CLOAK_TO_CODE) \
+    /* the microcode revision (MSR 0x8B) the part runs */ \
+    K("cpu", "microcode", NUMBER, 1, CLOAK_U32, CLOAK_KEY_PER_MODEL, \
+      CLOAK_TO_CODE) \
+    /* IA32_ARCH_CAPABILITIES bits and CPUID flags, by QEMU's names */ \
+    K("cpu", "arch-capabilities", FLAGS, 0, 0, CLOAK_KEY_PER_MODEL, \
+      CLOAK_TO_CODE) \
+    K("cpu", "features", FLAGS, 0, 0, CLOAK_KEY_PER_MODEL, CLOAK_TO_CODE) \
+    K("cpu", "manufacturer", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(4, "manufacturer")) \
+    K("cpu", "socket", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(4, "sock_pfx")) \
+    K("cpu", "smbios-family", NUMBER, 1, 0xfffd, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(4, "processor-family")) \
+    K("cpu", "max-speed", NUMBER, 1, CLOAK_U16, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(4, "max-speed")) \
+    K("cpu", "current-speed", NUMBER, 1, CLOAK_U16, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(4, "current-speed")) \
+    K("cpu", "external-clock", NUMBER, 0, CLOAK_U16, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cpu-external-clock")) \
+    K("cpu", "upgrade", NUMBER, 1, 0xff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cpu-upgrade")) \
+    K("cpu", "voltage", NUMBER, 0, 0xff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cpu-voltage")) \
+    K("cpu", "characteristics", NUMBER, 0, CLOAK_U16, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cpu-characteristics")) \
+    /* KiB per core: L1 data + instruction, L2, L3 */ \
+    K("cpu", "cache-l1", NUMBER, 1, 0x7fff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cache-l1")) \
+    K("cpu", "cache-l2", NUMBER, 1, 0x7fff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cache-l2")) \
+    K("cpu", "cache-l3", NUMBER, 1, 0x7fff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cache-l3")) \
+    /* CPUID leaves 2, 4 and 0x80000005/6: the L1 data share of cache-l1 */ \
+    K("cpu", "cache-l1d", NUMBER, 1, 0x7fff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
+    K("cpu", "cache-l1d-ways", NUMBER, 1, 0xff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cache-l1-ways")) \
+    K("cpu", "cache-l1i-ways", NUMBER, 1, 0xff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
+    K("cpu", "cache-l2-ways", NUMBER, 1, 0xff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cache-l2-ways")) \
+    K("cpu", "cache-l3-ways", NUMBER, 1, 0xff, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-cache-l3-ways")) \
+    \
+    K("memory", "manufacturer", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(17, "manufacturer")) \
+    K("memory", "part", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(17, "part")) \
+    K("memory", "serial", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(17, "serial")) \
+    K("memory", "asset", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(17, "asset")) \
+    K("memory", "locator", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(17, "loc_pfx")) \
+    K("memory", "bank", STRING, 0, 0, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(17, "bank")) \
+    K("memory", "speed", NUMBER, 1, 0xfffe, CLOAK_KEY_GROUP, \
+      CLOAK_TO_SMBIOS(17, "speed")) \
+    K("memory", "type", NUMBER, 1, 0x23, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-memory-type")) \
+    K("memory", "type-detail", NUMBER, 0, CLOAK_U16, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-memory-type-detail")) \
+    K("memory", "form-factor", NUMBER, 1, 0x10, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-memory-form-factor")) \
+    K("memory", "width", NUMBER, 1, 0xfffe, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-memory-width")) \
+    K("memory", "voltage", NUMBER, 0, CLOAK_U16, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-memory-voltage")) \
+    K("memory", "ecc", NUMBER, 1, 7, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-memory-ecc")) \
+    K("memory", "array-location", NUMBER, 1, 0xa4, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("smbios-memory-location")) \
+    \
+    /* ACPI IDs are space-padded (x-oem-id, x-oem-table-id) by cloak.c */ \
+    K("acpi", "oem-id", ASCII_ID, 1, 6, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    K("acpi", "oem-table-id", ASCII_ID, 1, 8, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
+    K("acpi", "oem-rev", NUMBER, 0, CLOAK_U32, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("acpi-oem-rev")) \
+    K("acpi", "creator-id", ASCII_ID, 4, 4, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("acpi-creator-id")) \
+    K("acpi", "creator-rev", NUMBER, 0, CLOAK_U32, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("acpi-creator-rev")) \
+    K("acpi", "pm-profile", NUMBER, 1, 8, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("acpi-pm-profile")) \
+    K("acpi", "plvl2-lat", NUMBER, 0, CLOAK_U16, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("acpi-plvl2-lat")) \
+    K("acpi", "plvl3-lat", NUMBER, 0, CLOAK_U16, CLOAK_KEY_GROUP, \
+      CLOAK_TO_MACHINE("acpi-plvl3-lat")) \
+    \
+    K("net", "oui", OUI, 0, 0, CLOAK_KEY_GROUP, CLOAK_TO_MACHINE("mac-oui"))
+
+#endif
