@@ -32,7 +32,8 @@ TOOL_CFLAGS = -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -std=gn
 # Each area adds its own targets in mk/<area>.mk:
 #   TOOLS           host programs built into $(TOOLS_DIR)
 #   INSTALL_TOOLS   install-* targets run by `make install`
-#   CHECK_TARGETS   run by `make check`, in order
+#   UNIT_CHECKS     run by `make check-unit`: need no QEMU build
+#   BOOT_CHECKS     run by `make check-boot`: need QEMU (and mostly the guest)
 #   BENCH_TARGETS   run by `make bench`
 #   FUZZ_TARGETS    run by `make fuzz`
 TOOLS :=
@@ -85,10 +86,10 @@ install-tools: $(INSTALL_TOOLS)
 check-series: config.mk
 	./build.sh check-series
 
-## check-unit: unit tests and fuzz smoke runs (no guest boots)
-check-unit: tools $(UNIT_CHECKS)
+## check-unit: unit tests and fuzz smoke runs (no QEMU build needed)
+check-unit: $(UNIT_CHECKS)
 
-## check-boot: boot tests: cloak, devices, trace, firmware, images, libvirt, package
+## check-boot: what needs QEMU built: options, devices, guest boots, libvirt, package
 check-boot: build $(BOOT_CHECKS)
 
 # Order matters: dependencies first (a fresh machine has none), then cheap
@@ -115,4 +116,4 @@ distclean:
 ## run: set up what is missing, boot the bundled guest, print each detector's report
 run: config.mk setup-deps
 	$(MAKE) --no-print-directory build guest
-	$(PYTHON) tests/guest/run-guest --qemu $(QEMU_BIN) --guest-dir $(GUEST_DIR) --machine q35 --show-report
+	$(PYTHON) -m tests.guest.run_guest --qemu $(QEMU_BIN) --guest-dir $(GUEST_DIR) --machine q35 --show-report

@@ -3,5 +3,6 @@ UNIT_CHECKS += check-build-errors
 
 .PHONY: check-build-errors
 check-build-errors:
-	$(PYTHON) -m unittest -v tests/build/test_build_errors.py tests/build/test_prepare.py \
-		tests/build/test_make_help.py tests/build/test_series_roundtrip.py
+	$(PYTHON) -m unittest -v tests.build.test_build_errors tests.build.test_prepare \
+		tests.build.test_make_help tests.build.test_series_roundtrip \
+		tests.build.test_runner

@@ -43,8 +43,9 @@ check-unit-cloak: $(CLOAK_PROFILE_CHECK) $(CLOAK_FUZZER)
 	CLOAK_PROFILE_CHECK=$(CLOAK_PROFILE_CHECK) CLOAK_FUZZER=$(CLOAK_FUZZER) \
 	    $(PYTHON) -m unittest -v tests.cloak.test_profiles
 
-check-cloak-cli:
-	QEMU_BIN=$(QEMU_BIN) $(PYTHON) -m unittest -v tests.cloak.test_cli
+check-cloak-cli: $(CLOAK_PROFILE_CHECK)
+	QEMU_BIN=$(QEMU_BIN) CLOAK_PROFILE_CHECK=$(CLOAK_PROFILE_CHECK) \
+	    $(PYTHON) -m unittest -v tests.cloak.test_cli
 
 # "guest" (mk/guest.mk) builds $(GUEST_DIR); tests/lib/cloakguest.py boots it.
 CLOAK_GUEST_DEP := $(if $(wildcard $(TOP)/mk/guest.mk),guest)
@@ -65,8 +66,8 @@ fuzz-cloak-profile: $(CLOAK_FUZZER)
 
 ## bench-cloak: boot time, cloaked / -cloak off, per profile
 bench-cloak: $(CLOAK_GUEST_DEP)
-	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) $(PYTHON) tests/cloak/bench_boot.py
+	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) $(PYTHON) -m tests.cloak.bench_boot
 
 ## bench-cloak-cpu: guest getpid, open+close, page fault: cloaked / stock, per profile
 bench-cloak-cpu: $(CLOAK_GUEST_DEP)
-	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) $(PYTHON) tests/cloak/bench_cpu.py
+	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) $(PYTHON) -m tests.cloak.bench_cpu

@@ -11,7 +11,7 @@ FIRMWARE_ENV = BUILD_DIR=$(BUILD_DIR) QEMU_SRC=$(BUILD_DIR)/qemu-src \
 # come from the prepared QEMU tree, hence the dependency on qemu.
 TOOLS += firmware $(TOOLS_DIR)/romscan
 INSTALL_TOOLS += install-firmware
-UNIT_CHECKS += check-firmware-images
+BOOT_CHECKS += check-firmware-images
 BOOT_CHECKS += check-firmware-boot
 
 .PHONY: firmware install-firmware check-firmware-images check-firmware-boot
@@ -30,9 +30,9 @@ $(TOOLS_DIR)/romscan: $(TOP)/tests/guest/programs/romscan.c
 
 check-firmware-images: firmware $(TOOLS_DIR)/romscan
 	FIRMWARE_DIR=$(FIRMWARE_DIR) ROMSCAN=$(TOOLS_DIR)/romscan \
-		$(PYTHON) $(TOP)/tests/firmware/test_images.py
+		$(PYTHON) -m tests.firmware.test_images
 
 # Boots the guest (tests/guest, `make guest`) under every profile.
 check-firmware-boot: firmware guest
 	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) \
-		$(PYTHON) $(TOP)/tests/firmware/test_guest.py
+		$(PYTHON) -m tests.firmware.test_guest

@@ -26,8 +26,8 @@ $(GUEST_DIR)/initrd.img $(GUEST_DIR)/vmlinuz &: $(GUEST_SOURCES)
 	touch $(GUEST_DIR)/initrd.img $(GUEST_DIR)/vmlinuz
 
 check-unit-guest:
-	$(PYTHON) $(TOP)/tests/guest/test_report.py
+	$(PYTHON) -m tests.guest.test_report
 
 check-boot-foundation: guest
 	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) \
-	    $(PYTHON) $(TOP)/tests/boot/test_foundation.py
+	    $(PYTHON) -m tests.boot.test_foundation

@@ -11,4 +11,4 @@ BOOT_CHECKS += check-boot-hostile
 check-boot-hostile: guest $(CLOAK_PROFILE_CHECK) $(TOOLS_DIR)/cloak-trace
 	QEMU_BIN=$(QEMU_BIN) GUEST_DIR=$(GUEST_DIR) TOOLS_DIR=$(TOOLS_DIR) \
 	    CLOAK_PROFILE_CHECK=$(CLOAK_PROFILE_CHECK) \
-	    $(PYTHON) $(TOP)/tests/hostile/test_hostile.py
+	    $(PYTHON) -m tests.hostile.test_hostile

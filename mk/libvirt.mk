@@ -18,11 +18,11 @@ install-cloak-image:
 
 # cloak-image against real qemu-img and a QEMU holding the disk (no guest).
 check-cloak-image: build
-	$(PYTHON) $(TOP)/tests/image/test_cloak_image.py
+	$(PYTHON) -m tests.image.test_cloak_image
 
 # Boot, write a marker, reset, boot: the marker is gone, lower layers intact.
 check-image-boot: build guest
-	$(PYTHON) $(TOP)/tests/image/test_layered_boot.py
+	$(PYTHON) -m tests.image.test_layered_boot
 
 libvirt-stage: build
 	rm -rf $(LIBVIRT_STAGE)
@@ -32,7 +32,7 @@ libvirt-stage: build
 check-libvirt: libvirt-stage guest
 	CLOAK_LIBVIRT_EMULATOR=$(LIBVIRT_BINDIR)/qemu-system-x86_64 \
 	QEMU_IMG=$(LIBVIRT_BINDIR)/qemu-img CLOAK_IMAGE=$(LIBVIRT_BINDIR)/cloak-image \
-	$(PYTHON) $(TOP)/tests/libvirt/test_libvirt.py
+	$(PYTHON) -m tests.libvirt.test_libvirt
 
 BENCH_TARGETS += bench-image-reset
 .PHONY: bench-image-reset
@@ -40,4 +40,4 @@ BENCH_TARGETS += bench-image-reset
 # reset time with 1 MiB vs 512 MiB in the top layer, as a ratio.
 ## bench-image-reset: cloak-image reset time, 1 MiB vs 512 MiB written
 bench-image-reset: build
-	$(PYTHON) $(TOP)/tests/image/bench_reset.py
+	$(PYTHON) -m tests.image.bench_reset

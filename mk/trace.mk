@@ -66,7 +66,7 @@ $(TRACE_OUT)/test-syscall-pending: $(TRACE_TESTS)/test-syscall-pending.c \
 
 # The boot tests need the guest image with tests/guest/programs/ in it.
 TRACE_GUEST_DEP := $(if $(wildcard $(TOP)/mk/guest.mk),guest)
-TRACE_PYTEST = cd $(TRACE_TESTS) && BUILD_DIR=$(BUILD_DIR) $(PYTHON) -m unittest
+TRACE_PYTEST = BUILD_DIR=$(BUILD_DIR) $(PYTHON) -m unittest
 
 TOOLS += $(TOOLS_DIR)/cloak-trace
 INSTALL_TOOLS += install-cloak-trace
@@ -100,21 +100,21 @@ check-trace-unit: $(TRACE_OUT)/test-ring $(TRACE_OUT)/test-kvm-targets \
 	$(TRACE_OUT)/test-ring
 	$(TRACE_OUT)/test-kvm-targets
 	$(TRACE_OUT)/test-syscall-pending
-	$(TRACE_PYTEST) -v test_reader_cli
+	$(TRACE_PYTEST) -v tests.trace.test_reader_cli
 	$(MAKE) --no-print-directory trace-fuzz-run TRACE_FUZZ_SECONDS=10
 
 fuzz-trace:
 	$(MAKE) --no-print-directory trace-fuzz-run TRACE_FUZZ_SECONDS=$(TRACE_FUZZ_SECONDS)
 
 check-trace-boot: $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
-	$(TRACE_PYTEST) -v test_qemu_object test_trace_guest
+	$(TRACE_PYTEST) -v tests.trace.test_qemu_object tests.trace.test_trace_guest
 
 ## bench-trace: guest syscalls and faults traced / untraced, and the ring alone
 bench-trace: $(TRACE_OUT)/bench-ring $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
 	$(TRACE_OUT)/bench-ring
-	BUILD_DIR=$(BUILD_DIR) $(PYTHON) $(TRACE_TESTS)/bench_guest.py
+	BUILD_DIR=$(BUILD_DIR) $(PYTHON) -m tests.trace.bench_guest
 
 # The MTTCG soak: STORM_RUNS traced -smp 4 storms (docs/trace.md).
 ## bench-trace-storm: STORM_RUNS traced -smp 4 storms, drop and block mode
 bench-trace-storm: $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
-	BUILD_DIR=$(BUILD_DIR) $(PYTHON) $(TRACE_TESTS)/bench_storm.py
+	BUILD_DIR=$(BUILD_DIR) $(PYTHON) -m tests.trace.bench_storm

@@ -14,15 +14,10 @@ import sys
 import tempfile
 import unittest
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
-
-import cloakguest  # noqa: E402
-from cloakguest import BootError, GuestError, ReportError  # noqa: E402
-
-QEMU = os.environ.get("QEMU_BIN") or os.path.join(
-    TOP, "build", "qemu-build", "qemu-system-x86_64")
-GUEST_DIR = os.environ.get("GUEST_DIR") or cloakguest.default_guest_dir()
+from tests.lib import cloakguest
+from tests.lib.cloakguest import BootError, GuestError, ReportError
+from tests.lib.paths import (FIRMWARE_DIRS, GUEST_DIR, QEMU_BIN as QEMU, TOP,
+                             is_build_tree_binary)
 ACCEL = os.environ.get("CLOAK_ACCEL", "auto")
 
 HOST_BRIDGE = {"q35": ("0x8086", "0x29c0"), "pc": ("0x8086", "0x1237")}
@@ -224,7 +219,7 @@ class HarnessFailsWhenItShould(unittest.TestCase):
             cloakguest.boot(QEMU, machine="q35", accel="tcg",
                             guest_dir=GUEST_DIR, timeout=2)
 
-    @unittest.skipUnless(cloakguest.is_build_tree_binary(QEMU),
+    @unittest.skipUnless(is_build_tree_binary(QEMU),
                          "an installed QEMU finds linuxboot_dma.bin by itself")
     def test_missing_linuxboot_rom(self):
         # No qemu-system-data (linuxboot_dma.bin): SeaBIOS boots but -kernel
@@ -235,7 +230,7 @@ class HarnessFailsWhenItShould(unittest.TestCase):
         if os.geteuid() != 0 or not shutil.which("unshare"):
             self.skipTest("needs root and unshare to hide /usr/share/qemu")
         with tempfile.TemporaryDirectory() as d:
-            for src in ("/usr/share/seabios", "/usr/lib/ipxe/qemu"):
+            for src in [p for p in FIRMWARE_DIRS if p != "/usr/share/qemu"]:
                 for f in os.listdir(src):
                     if not os.path.exists(os.path.join(d, f)):
                         os.symlink(os.path.join(src, f), os.path.join(d, f))

@@ -15,11 +15,10 @@ import sys
 import tempfile
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
-sys.path.insert(0, os.path.join(TOP, "tests", "cloak"))
 
-import cloakguest  # noqa: E402
-from test_cloak import QEMU, GUEST_DIR, device_args  # noqa: E402
+from tests.lib import cloakguest
+from tests.lib.battery import device_args
+from tests.lib.paths import GUEST_DIR, QEMU_BIN as QEMU
 
 RUNS = int(os.environ.get("CLOAK_BENCH_RUNS", "5"))
 MACHINE = os.environ.get("CLOAK_BENCH_MACHINE", "q35")

@@ -28,11 +28,10 @@ import statistics
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
-sys.path.insert(0, os.path.join(TOP, "tests", "cloak"))
 
-import cloakguest  # noqa: E402
-from test_cloak import QEMU, GUEST_DIR, PROFILES, topology  # noqa: E402
+from tests.lib import cloakguest
+from tests.lib.battery import topology
+from tests.lib.paths import GUEST_DIR, PROFILES, QEMU_BIN as QEMU
 
 PAIRS = int(os.environ.get("CLOAK_BENCH_CPU_PAIRS", "3"))
 ITERATIONS = int(os.environ.get("CLOAK_BENCH_CPU_ITERATIONS", "20000"))

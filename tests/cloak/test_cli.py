@@ -5,20 +5,16 @@ libvirt's capability probe.  QEMU runs paused (-S) and answers QMP.
 Environment: QEMU_BIN (default build/qemu-build/qemu-system-x86_64).
 """
 
-import json
 import os
 import shutil
 import subprocess
 import tempfile
 import unittest
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-QEMU = os.environ.get("QEMU_BIN",
-                      os.path.join(TOP, "build", "qemu-build", "qemu-system-x86_64"))
-FIRMWARE = ["-L", "/usr/share/seabios", "-L", "/usr/lib/ipxe/qemu",
-            "-L", "/usr/share/qemu"]
-PROFILES = sorted(f[:-5] for f in os.listdir(os.path.join(TOP, "hw-cloak", "profiles"))
-                  if f.endswith(".conf"))
+from tests.lib.paths import PROFILES, QEMU_BIN as QEMU, TOP, firmware_args
+from tests.lib.qmp import QemuQmp, QmpError
+
+FIRMWARE = firmware_args()
 UUID_A = "6f1d2c3a-1111-4222-8333-444455556666"
 UUID_B = "0b7e4a10-2222-4333-8444-555566667777"
 
@@ -29,16 +25,21 @@ def run(args, stdin="", timeout=60):
 
 
 def qmp(args, commands):
-    """Start QEMU paused, run QMP commands, quit; return their results."""
-    lines = [{"execute": "qmp_capabilities"}] + commands + [{"execute": "quit"}]
-    r = run(["-display", "none", "-monitor", "none", "-S", "-qmp", "stdio",
-             "-nodefaults"] + args, "\n".join(json.dumps(c) for c in lines) + "\n")
-    replies = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
-    replies = [x for x in replies if "return" in x or "error" in x]
-    if r.returncode != 0 or len(replies) != len(lines):
-        raise AssertionError("QEMU %s failed (%d): %s\n%s" % (
-            " ".join(args), r.returncode, r.stderr, r.stdout[-2000:]))
-    return [x.get("return", x.get("error")) for x in replies[1:-1]]
+    """Start QEMU paused, run QMP commands, quit; return their results
+    (an error reply as its error object)."""
+    vm = QemuQmp(QEMU, ["-nodefaults"] + args, defaults=False)
+    try:
+        vm.start()
+        replies = [vm.cmd(c["execute"], **c.get("arguments", {}))
+                   for c in commands]
+    except QmpError as e:
+        raise AssertionError("QEMU %s failed: %s" % (" ".join(args), e))
+    finally:
+        rc = vm.stop()
+    if rc != 0:
+        raise AssertionError("QEMU %s exited with %s: %s"
+                             % (" ".join(args), rc, vm.stderr[-2000:]))
+    return [r.get("return", r.get("error")) for r in replies]
 
 
 def qom_get(path, prop):

@@ -19,24 +19,18 @@ GUEST_DIR (default build/guest), CLOAK_BOOT_JOBS (parallel boots, 2).
 import concurrent.futures
 import os
 import re
-import sys
 import tempfile
 import unittest
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
-
-import cloakguest  # noqa: E402  (tests/lib, from the guest area)
-from battery import (  # noqa: E402  (tests/lib: the detector battery)
+from tests.lib import cloakguest
+from tests.lib.battery import (
     PROFILES, MACHINES, dmidecode_structures, profile_values, topology,
     device_args, STOCK_COLUMN, documented_cpu_reports, cpu_report, CHECKS,
     STOCK_CLEAN_UNDER_TCG, OVERRIDES, check_kernel_log, check_pci,
     check_pci_subsystem, check_mac,
 )
 
-QEMU = os.environ.get("QEMU_BIN",
-                      os.path.join(TOP, "build", "qemu-build", "qemu-system-x86_64"))
-GUEST_DIR = os.environ.get("GUEST_DIR") or os.path.join(TOP, "build", "guest")
+from tests.lib.paths import GUEST_DIR, QEMU_BIN as QEMU
 JOBS = int(os.environ.get("CLOAK_BOOT_JOBS", "2"))
 
 

@@ -30,11 +30,9 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.lib import battery, cloakguest
+from tests.lib import battery, cloakguest, paths
 
-TOP = battery.TOP
-BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(TOP, "build"))
-GUEST_DIR = os.environ.get("GUEST_DIR") or os.path.join(BUILD_DIR, "guest")
+TOP, BUILD_DIR, GUEST_DIR = paths.TOP, paths.BUILD_DIR, paths.GUEST_DIR
 with open(os.path.join(TOP, "VERSION")) as _f:
     VERSION = _f.read().strip()
 DEB = os.path.join(BUILD_DIR, "deb", "qemu-cloak_%s_amd64.deb" % VERSION)
@@ -102,8 +100,8 @@ class InstallElsewhere(unittest.TestCase):
     profiles and cleaned firmware relative to itself."""
 
     def test_install_prefix_rebuilds_nothing(self):
-        qemu = os.path.join(BUILD_DIR, "qemu-build", "qemu-system-x86_64")
-        stamp = os.path.join(BUILD_DIR, "qemu-build", ".cloak-configure-stamp")
+        qemu = paths.QEMU_BIN
+        stamp = os.path.join(os.path.dirname(qemu), ".cloak-configure-stamp")
         for f in (qemu, stamp):
             self.assertTrue(os.path.isfile(f), "%s: run `make build` first" % f)
         before = (sha256(stamp), os.stat(qemu).st_mtime_ns)
@@ -223,7 +221,7 @@ class Package(unittest.TestCase):
         with open(disk, "wb") as f:
             f.truncate(64 << 20)
         profile = "dell-optiplex-7070"
-        self.assertFalse(cloakguest.is_build_tree_binary(EMULATOR))
+        self.assertFalse(paths.is_build_tree_binary(EMULATOR))
         r = cloakguest.boot(
             EMULATOR, machine="q35", accel="tcg", guest_dir=GUEST_DIR,
             smp=battery.topology(profile),
@@ -238,9 +236,8 @@ class Package(unittest.TestCase):
         env = dict(os.environ, CLOAK_LIBVIRT_EMULATOR=EMULATOR,
                    QEMU_IMG=QEMU_IMG, CLOAK_IMAGE=CLOAK_IMAGE,
                    GUEST_DIR=GUEST_DIR)
-        p = run(["/usr/bin/python3", os.path.join(TOP, "tests", "libvirt",
-                                                  "test_libvirt.py")],
-                check=False, env=env, timeout=1800)
+        p = run(["/usr/bin/python3", "-m", "tests.libvirt.test_libvirt"],
+                check=False, env=env, timeout=1800, cwd=TOP)
         print(p.stdout[-3000:])
         self.assertEqual(p.returncode, 0, "the libvirt test failed against "
                          "the installed package:\n" + p.stdout[-6000:])

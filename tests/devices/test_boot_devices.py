@@ -22,19 +22,10 @@ import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
-
-import cloakguest  # noqa: E402
-import guest_overlay  # noqa: E402
-from qemu_qmp import require_cloak, stock_args  # noqa: E402
-
-BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(TOP, "build"))
-QEMU = os.environ.get("QEMU_BIN",
-                      os.path.join(BUILD_DIR, "qemu-build/qemu-system-x86_64"))
-GUEST_DIR = os.environ.get("GUEST_DIR", os.path.join(BUILD_DIR, "guest"))
+from tests.devices import guest_overlay
+from tests.lib import cloakguest
+from tests.lib.paths import BUILD_DIR, GUEST_DIR, PROFILE_DIR, QEMU_BIN as QEMU
+from tests.lib.qemu import require_cloak, stock_args
 ACCEL = os.environ.get("CLOAK_TEST_ACCEL", "auto")
 
 NULL_DISK = "null-co,node-name=%s,size=%d,read-zeroes=on"
@@ -390,7 +381,7 @@ class ProfileIdentities(unittest.TestCase):
     def setUpClass(cls):
         require_cloak(QEMU)
         cls.tmp = tempfile.TemporaryDirectory()
-        base = os.path.join(TOP, "hw-cloak", "profiles",
+        base = os.path.join(PROFILE_DIR,
                             "dell-optiplex-7070.conf")
         with open(base) as f:
             text = f.read()

@@ -16,15 +16,9 @@ import sys
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-
-from qemu_qmp import (QemuQmp, require_cloak,  # noqa: E402
-                      run_qemu_expect_failure, stock_args)
-
-QEMU = os.environ.get("QEMU_BIN",
-                      os.path.join(TOP, "build/qemu-build/qemu-system-x86_64"))
+from tests.lib.paths import PROFILE_DIR, QEMU_BIN as QEMU
+from tests.lib.qemu import require_cloak, run_qemu_expect_failure, stock_args
+from tests.lib.qmp import QemuQmp
 
 DEV = "/machine/peripheral/"
 NULL_DISK = "null-co,node-name=%s,size=67108864,read-zeroes=on"
@@ -321,7 +315,7 @@ class EdidBytes(unittest.TestCase):
 
 def profile_with_devices(tmpdir, devices_group, name="devices-test"):
     """A shipped profile with its [devices] group replaced."""
-    base = os.path.join(TOP, "hw-cloak", "profiles", "dell-optiplex-7070.conf")
+    base = os.path.join(PROFILE_DIR, "dell-optiplex-7070.conf")
     with open(base) as f:
         text = f.read()
     text = re.sub(r"(?ms)^\[devices\].*?(?=^\[|\Z)", "", text)

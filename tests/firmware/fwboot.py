@@ -11,14 +11,10 @@ program's report.
 import os
 import re
 import struct
-import sys
 import tempfile
 from dataclasses import dataclass, field
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), "lib"))
-
-import cloakguest  # noqa: E402
+from tests.lib import cloakguest
 
 BOOT_TIMEOUT = int(os.environ.get("FIRMWARE_BOOT_TIMEOUT", "600"))
 COM1 = 0x3f8

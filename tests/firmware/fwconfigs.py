@@ -16,12 +16,8 @@ QEMU's stock firmware files by path, which bypasses the cleaned copies.
 import os
 import re
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), "lib"))
-
-from cloakguest import FIRMWARE_DIRS as STOCK_FIRMWARE_DIRS  # noqa: E402
+from tests.lib.paths import FIRMWARE_DIRS as STOCK_FIRMWARE_DIRS
 
 # The ROM QEMU's NIC models load by default (their class's romfile).
 NIC_ROMS = {"e1000e": "efi-e1000e.rom", "e1000": "efi-e1000.rom",

@@ -18,18 +18,13 @@ All boots run under TCG, several at a time.
 import os
 import re
 import shutil
-import sys
 import tempfile
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tests.firmware import fwboot, fwconfigs
+from tests.lib.paths import GUEST_DIR, QEMU_BIN as QEMU
 
-import fwboot  # noqa: E402
-import fwconfigs  # noqa: E402
-
-QEMU = os.environ.get("QEMU_BIN", "")
-GUEST_DIR = os.environ.get("GUEST_DIR") or None   # cloakguest's default
 PARALLEL = int(os.environ.get("FIRMWARE_BOOT_JOBS", "2"))
 
 NIC = {"q35": "e1000e", "pc": "e1000"}

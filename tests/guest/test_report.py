@@ -5,15 +5,13 @@ the probe's output format.  No guest is booted."""
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
-import cloakguest  # noqa: E402
-from cloakguest import ReportError, parse_console, parse_probe  # noqa: E402
+from tests.lib import cloakguest, paths
+from tests.lib.cloakguest import ReportError, parse_console, parse_probe
 
 NONCE = "0123abcd"
 
@@ -186,11 +184,11 @@ class RunnerPieces(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             qemu = os.path.join(d, "qemu-system-x86_64")
             open(qemu, "w").close()
-            self.assertEqual(cloakguest.firmware_args(qemu), [])
+            self.assertEqual(paths.firmware_args(qemu), [])
             open(os.path.join(d, "build.ninja"), "w").close()
-            args = cloakguest.firmware_args(qemu)
+            args = paths.firmware_args(qemu)
             self.assertEqual(args[::2], ["-L"] * (len(args) // 2))
-            self.assertTrue(set(args[1::2]) <= set(cloakguest.FIRMWARE_DIRS))
+            self.assertTrue(set(args[1::2]) <= set(paths.FIRMWARE_DIRS))
 
     def test_accel_argument_checked(self):
         with self.assertRaises(ValueError):

@@ -24,15 +24,13 @@ import os
 import random
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "tests", "trace"))
 
-import tracelib as tl  # noqa: E402  (the trace area's helpers)
+from tests.lib import tracelib as tl
 
 CHECK = os.environ.get("CLOAK_PROFILE_CHECK",
                        os.path.join(tl.TOOLS_DIR, "cloak-profile-check"))

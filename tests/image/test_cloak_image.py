@@ -7,13 +7,11 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imagetest import (QEMU_IMG, DiskHolder, allocated_in_top, checksums,  # noqa: E402
+from tests.lib.imagetest import (QEMU_IMG, DiskHolder, allocated_in_top, checksums,
                        cloak_image, img_info, need_binaries)
 
 

@@ -12,18 +12,13 @@ diskmarker.c, which reads and writes one sector of the raw disk.
 
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-import cloakguest  # noqa: E402
-from imagetest import BUILD_DIR, QEMU_BIN, checksums, cloak_image, need_binaries  # noqa: E402
-
-GUEST_DIR = os.environ.get("GUEST_DIR", os.path.join(BUILD_DIR, "guest"))
+from tests.lib import cloakguest
+from tests.lib.imagetest import checksums, cloak_image, need_binaries
+from tests.lib.paths import GUEST_DIR, QEMU_BIN
 
 
 def boot(top, program_args):

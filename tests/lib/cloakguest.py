@@ -25,7 +25,9 @@ import subprocess
 import threading
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.lib import paths
+from tests.lib.paths import firmware_args
+
 
 # The sections /init prints in detector mode, in order.
 DETECTORS = ("probe", "virt-what", "systemd-detect-virt", "dmidecode",
@@ -42,10 +44,6 @@ HOST_BRIDGES = {
     ("0x8086", "0x29c0"): "q35",   # Intel 82G33/G31/P35/P31 (MCH)
     ("0x8086", "0x1237"): "pc",    # Intel 440FX
 }
-
-# Firmware directories a binary run from its build tree needs (-L).
-FIRMWARE_DIRS = ("/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu")
-
 
 class GuestError(Exception):
     """The guest did not produce a complete, current report."""
@@ -269,24 +267,7 @@ def parse_console(text, nonce):
 # ---- booting ---------------------------------------------------------------
 
 def default_guest_dir():
-    return os.environ.get("GUEST_DIR") or os.path.join(TOP, "build", "guest")
-
-
-def is_build_tree_binary(qemu):
-    """True for a qemu binary run from its build directory (not installed)."""
-    d = os.path.dirname(os.path.realpath(qemu))
-    return (os.path.exists(os.path.join(d, "build.ninja"))
-            or os.path.isdir(os.path.join(d, "qemu-bundle")))
-
-
-def firmware_args(qemu):
-    if not is_build_tree_binary(qemu):
-        return []
-    args = []
-    for d in FIRMWARE_DIRS:
-        if os.path.isdir(d):
-            args += ["-L", d]
-    return args
+    return paths.GUEST_DIR
 
 
 # Console or stderr text that means the kernel was never going to start.

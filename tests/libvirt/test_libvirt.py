@@ -36,21 +36,12 @@ import unittest
 import uuid
 import xml.etree.ElementTree as ET
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-import cloakguest  # noqa: E402
-from privatelibvirt import PrivateLibvirtd, VirshError, process_state  # noqa: E402
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "image"))
-from imagetest import sha256  # noqa: E402
-import battery  # noqa: E402  (tests/lib: the detector battery)
+from tests.lib import battery, cloakguest
+from tests.lib.imagetest import sha256
+from tests.lib.paths import BUILD_DIR, GUEST_DIR, QEMU_BIN, QEMU_IMG, TOOLS_DIR, TOP as TOP_DIR
+from tests.libvirt.privatelibvirt import PrivateLibvirtd, VirshError, process_state
 
-TOP_DIR = os.path.dirname(os.path.dirname(HERE))
-BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(TOP_DIR, "build"))
-EMULATOR = os.path.abspath(os.environ.get("CLOAK_LIBVIRT_EMULATOR") or os.environ.get(
-    "QEMU_BIN", os.path.join(BUILD_DIR, "qemu-build", "qemu-system-x86_64")))
-GUEST_DIR = os.environ.get("GUEST_DIR", os.path.join(BUILD_DIR, "guest"))
-TOOLS_DIR = os.environ.get("TOOLS_DIR", os.path.join(BUILD_DIR, "tools"))
+EMULATOR = os.path.abspath(os.environ.get("CLOAK_LIBVIRT_EMULATOR") or QEMU_BIN)
 CLOAK_IMAGE = os.environ.get("CLOAK_IMAGE") or os.path.join(TOP_DIR, "tools", "cloak-image")
 DOCS = os.path.join(TOP_DIR, "docs", "libvirt.md")
 DEBIAN_QEMU = "/usr/bin/qemu-system-x86_64"
@@ -73,7 +64,7 @@ def qemu_img():
     if p:
         return p
     beside = os.path.join(os.path.dirname(EMULATOR), "qemu-img")
-    return beside if os.path.exists(beside) else os.path.join(BUILD_DIR, "qemu-build", "qemu-img")
+    return beside if os.path.exists(beside) else QEMU_IMG
 
 
 def cloak_trace_bin():

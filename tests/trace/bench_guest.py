@@ -20,8 +20,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tracelib as tl  # noqa: E402
+from tests.lib import tracelib as tl
 
 TICK = os.sysconf("SC_CLK_TCK")
 

@@ -15,8 +15,7 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tracelib as tl  # noqa: E402
+from tests.lib import tracelib as tl
 
 RUNS = int(os.environ.get("STORM_RUNS", "10"))
 ROUNDS = int(os.environ.get("STORM_ROUNDS", "1500"))

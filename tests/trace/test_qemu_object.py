@@ -11,7 +11,8 @@ import tempfile
 import time
 import unittest
 
-import tracelib as tl
+from tests.lib import tracelib as tl
+from tests.lib.qmp import QmpClient
 
 HEADER = struct.Struct("<QIIIIIIQQQQIIII")
 
@@ -238,7 +239,7 @@ class QmpControlTest(unittest.TestCase):
                 if os.path.exists(sock) and os.path.exists(ring):
                     break
                 time.sleep(0.05)
-            qmp = tl.Qmp(sock)
+            qmp = QmpClient(sock)
             cmd = qmp.cmd
             self.assertEqual(self.state(ring), 1)       # RUNNING
             r = cmd("qom-set", path="/objects/t0", property="enabled",

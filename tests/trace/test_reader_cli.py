@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-import tracelib as tl
+from tests.lib import tracelib as tl
 
 RING = 4096
 MAGIC = 0x31454341525443

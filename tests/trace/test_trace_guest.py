@@ -20,7 +20,8 @@ import subprocess
 import time
 import unittest
 
-import tracelib as tl
+from tests.lib import tracelib as tl
+from tests.lib.qmp import QmpClient
 
 O_WRONLY, O_CREAT, O_TRUNC, O_CLOEXEC = 0o1, 0o100, 0o1000, 0o2000000
 AT_FDCWD = (1 << 64) - 100
@@ -450,7 +451,7 @@ class BlockModeStaysResponsive(unittest.TestCase):
                       ) as g:
             sock = os.path.join(g.dir, "qmp.sock")
             self.start_blocked(g, sock)
-            qmp = tl.Qmp(sock)      # times out if the main loop is stuck
+            qmp = QmpClient(sock)      # times out if the main loop is stuck
             self.assertIn("QMP", qmp.greeting)
             r = qmp.cmd("qom-set", path="/objects/trace0", property="enabled",
                         value=False)

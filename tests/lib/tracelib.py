@@ -3,20 +3,14 @@
 
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(TOP, "build"))
-QEMU_BIN = os.environ.get("QEMU_BIN",
-                          os.path.join(BUILD_DIR, "qemu-build", "qemu-system-x86_64"))
-TOOLS_DIR = os.environ.get("TOOLS_DIR", os.path.join(BUILD_DIR, "tools"))
-GUEST_DIR = os.environ.get("GUEST_DIR", os.path.join(BUILD_DIR, "guest"))
+from tests.lib.paths import GUEST_DIR, QEMU_BIN, TOOLS_DIR, firmware_args
+
 READER = os.path.join(TOOLS_DIR, "cloak-trace")
-FIRMWARE = ["-L", "/usr/share/seabios", "-L", "/usr/lib/ipxe/qemu",
-            "-L", "/usr/share/qemu"]
+FIRMWARE = firmware_args()
 
 # Linux x86-64 numbers the tests refer to (from the kernel's table).
 NR = {"write": 1, "open": 2, "mmap": 9, "getpid": 39, "execve": 59,
@@ -119,32 +113,6 @@ def read_ring(path, *opts, check=True):
 
 def cr3_page(value):
     return int(value, 16) & ~0xfff
-
-
-class Qmp:
-    """A QMP client on a unix socket: greeting and capabilities done.
-    A QEMU whose main loop is stuck times out (socket.timeout)."""
-
-    def __init__(self, path, timeout=20):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rw")
-        self.greeting = json.loads(self.file.readline())
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        """Runs one command; returns its reply (events are skipped)."""
-        self.file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.file.flush()
-        while True:
-            r = json.loads(self.file.readline())
-            if "return" in r or "error" in r:
-                return r
-
-    def close(self):
-        self.file.close()
-        self.sock.close()
 
 
 def run_with_reader(guest, timeout=900):
