@@ -12,6 +12,8 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qapi/qapi-types-qom.h"
+#include "qapi/util.h"
 #include "qapi/visitor.h"
 #include "qemu/cutils.h"
 #include "qemu/units.h"
@@ -114,13 +116,23 @@ void cloak_trace_register_kvm(CloakTraceKvmStart start)
 
 #define DEFAULT_RING_SIZE (16 * MiB)
 
-static const struct {
-    const char *name;
-    uint32_t bit;
-} event_names[] = {
-    { "syscall", CLOAK_TRACE_EV_SYSCALL },
-    { "pagefault", CLOAK_TRACE_EV_PAGEFAULT },
+/* The ring's event bit of each CloakTraceEvent (qapi/qom.json). */
+static const uint32_t event_bits[CLOAK_TRACE_EVENT__MAX] = {
+    [CLOAK_TRACE_EVENT_SYSCALL] = CLOAK_TRACE_EV_SYSCALL,
+    [CLOAK_TRACE_EVENT_PAGEFAULT] = CLOAK_TRACE_EV_PAGEFAULT,
 };
+
+/* "syscall, pagefault": the names an error message offers. */
+static char *known_events(void)
+{
+    GString *s = g_string_new(NULL);
+
+    for (int e = 0; e < CLOAK_TRACE_EVENT__MAX; e++) {
+        g_string_append_printf(s, "%s%s", e ? ", " : "",
+                               CloakTraceEvent_str(e));
+    }
+    return g_string_free(s, false);
+}
 
 static bool cloak_trace_give_up(void *opaque)
 {
@@ -239,10 +251,10 @@ static char *get_events(Object *obj, Error **errp)
     GString *s = g_string_new(NULL);
     size_t i;
 
-    for (i = 0; i < ARRAY_SIZE(event_names); i++) {
-        if (t->events & event_names[i].bit) {
+    for (i = 0; i < CLOAK_TRACE_EVENT__MAX; i++) {
+        if (t->events & event_bits[i]) {
             g_string_append_printf(s, "%s%s", s->len ? ":" : "",
-                                   event_names[i].name);
+                                   CloakTraceEvent_str(i));
         }
     }
     return g_string_free(s, false);
@@ -255,27 +267,27 @@ static void set_events(Object *obj, const char *value, Error **errp)
     g_auto(GStrv) names = g_strsplit_set(value, ",:+", -1);
     uint32_t events = 0;
     char **n;
-    size_t i;
 
     if (!cloak_trace_check_unset(t, "events", errp)) {
         return;
     }
     for (n = names; *n; n++) {
-        for (i = 0; i < ARRAY_SIZE(event_names); i++) {
-            if (!strcmp(*n, event_names[i].name)) {
-                events |= event_names[i].bit;
-                break;
-            }
-        }
-        if (i == ARRAY_SIZE(event_names)) {
+        int e = qapi_enum_parse(&CloakTraceEvent_lookup, *n, -1, NULL);
+
+        if (e < 0) {
+            g_autofree char *known = known_events();
+
             error_setg(errp, "cloak-trace: property 'events': unknown event "
-                       "'%s' (known: syscall, pagefault)", *n);
+                       "'%s' (known: %s)", *n, known);
             return;
         }
+        events |= event_bits[e];
     }
     if (!events) {
+        g_autofree char *known = known_events();
+
         error_setg(errp, "cloak-trace: property 'events' names no event "
-                   "(known: syscall, pagefault)");
+                   "(known: %s)", known);
         return;
     }
     t->events = events;
@@ -296,27 +308,20 @@ static void set_paths(Object *obj, bool value, Error **errp)
     }
 }
 
-static char *get_mode(Object *obj, Error **errp)
+static int get_mode(Object *obj, Error **errp)
 {
-    return g_strdup(CLOAK_TRACE(obj)->block ? "block" : "drop");
+    return CLOAK_TRACE(obj)->block ? CLOAK_TRACE_MODE_BLOCK
+                                   : CLOAK_TRACE_MODE_DROP;
 }
 
-static void set_mode(Object *obj, const char *value, Error **errp)
+static void set_mode(Object *obj, int value, Error **errp)
 {
     CloakTrace *t = CLOAK_TRACE(obj);
 
     if (!cloak_trace_check_unset(t, "mode", errp)) {
         return;
     }
-    if (!strcmp(value, "drop")) {
-        t->block = false;
-    } else if (!strcmp(value, "block")) {
-        t->block = true;
-    } else {
-        error_setg(errp, "cloak-trace: property 'mode' must be 'drop' "
-                   "(count and drop when a ring is full) or 'block' "
-                   "(the vCPU waits for the reader), not '%s'", value);
-    }
+    t->block = value == CLOAK_TRACE_MODE_BLOCK;
 }
 
 static bool get_enabled(Object *obj, Error **errp)
@@ -561,7 +566,8 @@ static void cloak_trace_class_init(ObjectClass *oc, void *data)
     object_class_property_add_bool(oc, "paths", get_paths, set_paths);
     object_class_property_set_description(oc, "paths",
         "Copy path arguments (open, execve, stat, ...) from guest memory");
-    object_class_property_add_str(oc, "mode", get_mode, set_mode);
+    object_class_property_add_enum(oc, "mode", "CloakTraceMode",
+                                   &CloakTraceMode_lookup, get_mode, set_mode);
     object_class_property_set_description(oc, "mode",
         "drop (default: a full ring drops and counts) or block (the vCPU "
         "waits for the reader)");
