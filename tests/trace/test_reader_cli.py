@@ -72,7 +72,7 @@ def ring_file(path, rings, next_seq=None, state=3, pid=0):
 class ReaderTest(unittest.TestCase):
 
     def setUp(self):
-        tl.require_built(self, guest=False)
+        tl.require_built(self, guest=False, qemu=False)
         self.dir = tempfile.mkdtemp(prefix="cloak-trace-cli.")
         self.path = os.path.join(self.dir, "r.ring")
         ring_file(self.path, [
