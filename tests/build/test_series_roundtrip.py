@@ -42,7 +42,11 @@ class SeriesRoundTrip(unittest.TestCase):
         cls.scratch.cleanup()
 
     def git(self, *args):
-        return subprocess.run(['git', '-C', self.checkout] + list(args),
+        # An identity of its own: a fresh machine has no git configuration.
+        return subprocess.run(['git', '-C', self.checkout,
+                               '-c', 'user.name=qemu-cloak test',
+                               '-c', 'user.email=test@qemu-cloak.invalid']
+                              + list(args),
                               check=True, text=True,
                               stdout=subprocess.PIPE).stdout
 

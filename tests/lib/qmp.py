@@ -105,6 +105,7 @@ class QemuQmp(QmpClient):
         self.tmpdir = None
         self.buf = b""
         self.stderr = ""
+        self.errfile = None
 
     def __enter__(self):
         self.start()
@@ -130,13 +131,16 @@ class QemuQmp(QmpClient):
             "-chardev", "socket,id=qmp,path=%s,server=on,wait=off" % path,
             "-mon", "chardev=qmp,mode=control",
         ] + (["-S"] if self.paused else []) + self.args
+        # stderr goes to a file: a pipe nobody reads while QEMU runs could
+        # fill up and stall a chatty QEMU.
+        self.errfile = open(os.path.join(self.tmpdir, "stderr"), "w+")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=self.errfile, text=True)
         deadline = time.monotonic() + self.timeout
         while True:
             if self.proc.poll() is not None:
-                self.stderr = self.proc.stderr.read()
+                self.stderr = self._read_stderr()
                 raise QmpError("QEMU exited with status %d: %s"
                                % (self.proc.returncode, self.stderr.strip()))
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -149,6 +153,10 @@ class QemuQmp(QmpClient):
                     raise QmpError("QEMU did not open its QMP socket")
                 time.sleep(0.05)
         QmpClient.__init__(self, sock, self.timeout)
+
+    def _read_stderr(self):
+        self.errfile.seek(0)
+        return self.errfile.read()
 
     def stop(self):
         """Quits QEMU; returns its exit status (None if it never ran)."""
@@ -165,10 +173,11 @@ class QemuQmp(QmpClient):
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 rc = self.proc.wait()
-            self.stderr += self.proc.stderr.read() or ""
-            self.proc.stdout.close()
-            self.proc.stderr.close()
+            self.stderr = self._read_stderr()
             self.proc = None
+        if self.errfile:
+            self.errfile.close()
+            self.errfile = None
         if self.tmpdir:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None

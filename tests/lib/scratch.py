@@ -24,8 +24,12 @@ class ScratchRepo:
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix='cloak-build-test-')
         self.top = os.path.join(self.tmp, 'repo')
-        shutil.copytree(TOP, self.top,
-                        ignore=shutil.ignore_patterns('build', '.git', 'config.mk'))
+        def ignore(d, names):
+            # the top level's build output, git data and configuration only
+            return ({'build', '.git', 'config.mk'} & set(names)
+                    if os.path.samefile(d, TOP) else set())
+
+        shutil.copytree(TOP, self.top, ignore=ignore)
 
     def path(self, *parts):
         return os.path.join(self.top, *parts)
