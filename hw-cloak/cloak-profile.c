@@ -19,48 +19,24 @@ GQuark cloak_profile_error_quark(void)
     return g_quark_from_static_string("cloak-profile-error-quark");
 }
 
-typedef enum {
-    VAL_STRING,     /* printable ASCII, templates allowed */
-    VAL_NUMBER,     /* decimal or 0x-hex, within [min, max] */
-    VAL_ASCII_ID,   /* printable ASCII of min..max characters, no templates */
-    VAL_DATE,       /* MM/DD/YYYY */
-    VAL_RELEASE,    /* major.minor, each 0..255 */
-    VAL_OUI,        /* XX:XX:XX, unicast and universally administered */
-    VAL_TEMPLATE,   /* [identity] values: {D,X,A,L:n} only */
-    VAL_FLAGS,      /* comma-separated QEMU CPU feature names */
-} ValueKind;
-
-typedef struct {
-    const char *group;
-    const char *key;
-    ValueKind kind;
-    uint64_t min, max;      /* numbers: range; strings, IDs: length */
-    int per_model;          /* CLOAK_KEY_GROUP, _PER_MODEL, _MODEL_ONLY */
-} KeySpec;
-
-/* The fixed groups' keys, from the one list in hw/cloak/cloak-keys.h. */
-#define CLOAK_TO_SMBIOS(type, option)
-#define CLOAK_TO_MACHINE(property)
-#define CLOAK_TO_CODE
-#define SCHEMA_ROW(group, key, kind, min, max, per_model, dest) \
-    { group, key, VAL_##kind, min, max, per_model },
-static const KeySpec schema_keys[] = {
-    CLOAK_PROFILE_KEYS(SCHEMA_ROW)
+/* The fixed groups' keys: the one list in hw/cloak/cloak-keys.h. */
+#define CLOAK_KEY_ROW(group, key, kind, min, max, per_model, dest) \
+    { group, key, CLOAK_VALUE_##kind, min, max, per_model, dest },
+const CloakKeySpec cloak_profile_key_table[] = {
+    CLOAK_PROFILE_KEYS(CLOAK_KEY_ROW)
 };
-#undef SCHEMA_ROW
-#undef CLOAK_TO_SMBIOS
-#undef CLOAK_TO_MACHINE
-#undef CLOAK_TO_CODE
+#undef CLOAK_KEY_ROW
+const size_t cloak_profile_key_count = G_N_ELEMENTS(cloak_profile_key_table);
 
 /* Groups of any keys: [identity] templates, [devices] (device keys). */
 typedef struct {
     const char *name;
-    ValueKind kind;
+    CloakValueKind kind;
 } OpenGroup;
 
 static const OpenGroup open_groups[] = {
-    { "identity", VAL_TEMPLATE },
-    { "devices", VAL_STRING },
+    { "identity", CLOAK_VALUE_TEMPLATE },
+    { "devices", CLOAK_VALUE_STRING },
 };
 
 static const char *const *device_keys;
@@ -408,11 +384,11 @@ static unsigned first_bad_line(const char *data, size_t len)
     return lo;
 }
 
-/* A group of schema_keys[], an open group, or neither. */
+/* A group of cloak_profile_key_table[], an open group, or neither. */
 static bool is_fixed_group(const char *group)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(schema_keys); i++) {
-        if (!strcmp(schema_keys[i].group, group)) {
+    for (size_t i = 0; i < cloak_profile_key_count; i++) {
+        if (!strcmp(cloak_profile_key_table[i].group, group)) {
             return true;
         }
     }
@@ -433,10 +409,11 @@ static char *known_groups(void)
 {
     GString *s = g_string_new(NULL);
 
-    for (size_t i = 0; i < G_N_ELEMENTS(schema_keys); i++) {
-        if (!i || strcmp(schema_keys[i].group, schema_keys[i - 1].group)) {
-            g_string_append_printf(s, "%s[%s]", s->len ? " " : "",
-                                   schema_keys[i].group);
+    for (size_t i = 0; i < cloak_profile_key_count; i++) {
+        const char *group = cloak_profile_key_table[i].group;
+
+        if (!i || strcmp(group, cloak_profile_key_table[i - 1].group)) {
+            g_string_append_printf(s, "%s[%s]", s->len ? " " : "", group);
         }
     }
     for (size_t i = 0; i < G_N_ELEMENTS(open_groups); i++) {
@@ -465,12 +442,12 @@ static bool is_model_key(const char *key, const char *base)
            (threads == cores || threads == 2 * cores);
 }
 
-static bool find_key(const char *group, const char *key, KeySpec *out)
+static bool find_key(const char *group, const char *key, CloakKeySpec *out)
 {
     const OpenGroup *open = find_open_group(group);
 
-    for (size_t i = 0; i < G_N_ELEMENTS(schema_keys); i++) {
-        const KeySpec *k = &schema_keys[i];
+    for (size_t i = 0; i < cloak_profile_key_count; i++) {
+        const CloakKeySpec *k = &cloak_profile_key_table[i];
 
         if (strcmp(k->group, group)) {
             continue;
@@ -489,13 +466,17 @@ static bool find_key(const char *group, const char *key, KeySpec *out)
     if (!strcmp(group, "devices") && device_keys) {
         for (const char *const *d = device_keys; *d; d++) {
             if (!strcmp(*d, key)) {
-                *out = (KeySpec) { group, key, open->kind, 0, 0, 0 };
+                *out = (CloakKeySpec) {
+                    .group = group, .key = key, .kind = open->kind
+                };
                 return true;
             }
         }
         return false;
     }
-    *out = (KeySpec) { group, key, open->kind, 0, 0, 0 };
+    *out = (CloakKeySpec) {
+        .group = group, .key = key, .kind = open->kind
+    };
     return true;
 }
 
@@ -503,8 +484,8 @@ static char *known_keys(const char *group)
 {
     GString *s = g_string_new(NULL);
 
-    for (size_t i = 0; i < G_N_ELEMENTS(schema_keys); i++) {
-        const KeySpec *k = &schema_keys[i];
+    for (size_t i = 0; i < cloak_profile_key_count; i++) {
+        const CloakKeySpec *k = &cloak_profile_key_table[i];
 
         if (!strcmp(k->group, group)) {
             g_string_append_printf(s, "%s%s%s", s->len ? ", " : "", k->key,
@@ -574,7 +555,7 @@ static bool check_flags(const char *v, char **why)
     return true;
 }
 
-static bool check_value(const CloakProfile *p, const KeySpec *k,
+static bool check_value(const CloakProfile *p, const CloakKeySpec *k,
                         const char *v, char **why)
 {
     size_t len = 0;
@@ -591,10 +572,10 @@ static bool check_value(const CloakProfile *p, const KeySpec *k,
         return false;
     }
     switch (k->kind) {
-    case VAL_STRING:
-    case VAL_TEMPLATE:
-        if (!template_walk(p, v, k->kind == VAL_STRING, "", "", NULL, &len,
-                           why)) {
+    case CLOAK_VALUE_STRING:
+    case CLOAK_VALUE_TEMPLATE:
+        if (!template_walk(p, v, k->kind == CLOAK_VALUE_STRING, "", "", NULL,
+                           &len, why)) {
             return false;
         }
         if (len > (k->max ? k->max : CLOAK_PROFILE_MAX_STRING)) {
@@ -604,7 +585,7 @@ static bool check_value(const CloakProfile *p, const KeySpec *k,
             return false;
         }
         return true;
-    case VAL_NUMBER:
+    case CLOAK_VALUE_NUMBER:
         if (!parse_number(v, &n)) {
             *why = g_strdup_printf("'%s' is not a number (decimal or 0x-hex)",
                                    v);
@@ -616,7 +597,7 @@ static bool check_value(const CloakProfile *p, const KeySpec *k,
             return false;
         }
         return true;
-    case VAL_ASCII_ID:
+    case CLOAK_VALUE_ASCII_ID:
         if (strlen(v) < k->min || strlen(v) > k->max) {
             if (k->min == k->max) {
                 *why = g_strdup_printf("'%s' must be exactly %" PRIu64
@@ -632,7 +613,7 @@ static bool check_value(const CloakProfile *p, const KeySpec *k,
             return false;
         }
         return true;
-    case VAL_DATE:
+    case CLOAK_VALUE_DATE:
         if (sscanf(v, "%2u/%2u/%4u%n", &a, &b, &c, &end) != 3 ||
             v[end] != '\0' || strlen(v) != 10 || a < 1 || a > 12 ||
             b < 1 || b > 31 || c < 1980 || c > 2099) {
@@ -640,7 +621,7 @@ static bool check_value(const CloakProfile *p, const KeySpec *k,
             return false;
         }
         return true;
-    case VAL_RELEASE:
+    case CLOAK_VALUE_RELEASE:
         if (sscanf(v, "%u.%u%n", &a, &b, &end) != 2 || v[end] != '\0' ||
             a > 255 || b > 255 || !g_ascii_isdigit(v[0])) {
             *why = g_strdup_printf("'%s' is not a release MAJOR.MINOR "
@@ -648,9 +629,9 @@ static bool check_value(const CloakProfile *p, const KeySpec *k,
             return false;
         }
         return true;
-    case VAL_FLAGS:
+    case CLOAK_VALUE_FLAGS:
         return check_flags(v, why);
-    case VAL_OUI:
+    case CLOAK_VALUE_OUI:
         if (strlen(v) != 8 ||
             sscanf(v, "%2x:%2x:%2x%n", &a, &b, &c, &end) != 3 ||
             v[end] != '\0' || !g_ascii_isxdigit(v[0]) ||
@@ -809,7 +790,7 @@ static bool validate(CloakProfile *p, GKeyFile *kf, GError **errp)
             return false;
         }
         for (char **k = keys; k && *k; k++) {
-            KeySpec ks;
+            CloakKeySpec ks;
             char *why = NULL;
             unsigned line = cloak_profile_line(p, *g, *k);
 

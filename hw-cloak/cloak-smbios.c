@@ -49,27 +49,6 @@ static QemuOptsList cloak_smbios_opts = {
     .desc = { { /* accept any; smbios_entry_add() validates */ } },
 };
 
-typedef struct {
-    struct {
-        int type;               /* -smbios type=, or -1: not SMBIOS */
-        const char *opt;        /* -smbios key */
-    } to;
-    const char *group, *key;    /* profile value */
-} SmbiosField;
-
-/* The profile keys hw/cloak/cloak-keys.h sends to -smbios. */
-#define CLOAK_TO_SMBIOS(type, option) { (type), (option) }
-#define CLOAK_TO_MACHINE(property) { -1, NULL }
-#define CLOAK_TO_CODE { -1, NULL }
-#define SMBIOS_ROW(group, key, kind, min, max, per_model, dest) \
-    { dest, group, key },
-static const SmbiosField smbios_fields[] = {
-    CLOAK_PROFILE_KEYS(SMBIOS_ROW)
-};
-#undef SMBIOS_ROW
-#undef CLOAK_TO_SMBIOS
-#undef CLOAK_TO_MACHINE
-#undef CLOAK_TO_CODE
 
 static int copy_opt(void *opaque, const char *name, const char *value,
                     Error **errp)
@@ -137,11 +116,12 @@ static void add_profile_fields(int type, const char *const *extra)
         return;     /* -smbios file= gave the whole structure */
     }
     o = merged_opts(type);
-    for (size_t i = 0; i < G_N_ELEMENTS(smbios_fields); i++) {
-        const SmbiosField *f = &smbios_fields[i];
+    /* The profile keys hw/cloak/cloak-keys.h sends to this type. */
+    for (size_t i = 0; i < cloak_profile_key_count; i++) {
+        const CloakKeySpec *k = &cloak_profile_key_table[i];
 
-        if (f->to.type == type) {
-            set_if_unset(o, f->to.opt, cloak_value(f->group, f->key));
+        if (k->to.smbios_option && k->to.smbios_type == type) {
+            set_if_unset(o, k->to.smbios_option, cloak_value(k->group, k->key));
         }
     }
     for (; extra && extra[0]; extra += 2) {

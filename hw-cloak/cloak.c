@@ -332,24 +332,6 @@ static char *padded(const char *s, size_t width)
     return s ? g_strdup_printf("%-*s", (int)width, s) : NULL;
 }
 
-/* The profile keys hw/cloak/cloak-keys.h sends to machine properties. */
-typedef struct {
-    const char *prop, *group, *key;
-} MachineDefault;
-
-#define CLOAK_TO_SMBIOS(type, option) NULL
-#define CLOAK_TO_MACHINE(property) property
-#define CLOAK_TO_CODE NULL
-#define MACHINE_ROW(group, key, kind, min, max, per_model, dest) \
-    { dest, group, key },
-static const MachineDefault machine_defaults[] = {
-    CLOAK_PROFILE_KEYS(MACHINE_ROW)
-};
-#undef MACHINE_ROW
-#undef CLOAK_TO_SMBIOS
-#undef CLOAK_TO_MACHINE
-#undef CLOAK_TO_CODE
-
 static void apply_machine_defaults(MachineState *ms, Error **errp)
 {
     g_autofree char *oem_id = padded(cloak_value("acpi", "oem-id"), 6);
@@ -367,12 +349,13 @@ static void apply_machine_defaults(MachineState *ms, Error **errp)
 
     set_machine_default(ms, "x-oem-id", oem_id, errp);
     set_machine_default(ms, "x-oem-table-id", oem_table_id, errp);
-    for (size_t i = 0; i < G_N_ELEMENTS(machine_defaults) && !*errp; i++) {
-        const MachineDefault *d = &machine_defaults[i];
+    /* The profile keys hw/cloak/cloak-keys.h sends to machine properties. */
+    for (size_t i = 0; i < cloak_profile_key_count && !*errp; i++) {
+        const CloakKeySpec *k = &cloak_profile_key_table[i];
 
-        if (d->prop) {
-            set_machine_default(ms, d->prop, cloak_value(d->group, d->key),
-                                errp);
+        if (k->to.machine_property) {
+            set_machine_default(ms, k->to.machine_property,
+                                cloak_value(k->group, k->key), errp);
         }
     }
     if (*errp) {

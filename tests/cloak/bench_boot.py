@@ -14,7 +14,6 @@ import statistics
 import sys
 import tempfile
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.lib import cloakguest
 from tests.lib.battery import device_args

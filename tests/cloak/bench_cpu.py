@@ -27,7 +27,6 @@ import re
 import statistics
 import sys
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.lib import cloakguest
 from tests.lib.battery import topology

@@ -27,28 +27,46 @@ static char *number(uint64_t n)
                   : g_strdup_printf("0x%" PRIx64, n);
 }
 
-static char *value_text(const char *kind, uint64_t min, uint64_t max)
+static char *value_text(const CloakKeySpec *k)
 {
-    g_autofree char *lo = number(min);
-    g_autofree char *hi = number(max);
+    g_autofree char *lo = number(k->min);
+    g_autofree char *hi = number(k->max);
 
-    if (!strcmp(kind, "STRING")) {
+    switch (k->kind) {
+    case CLOAK_VALUE_STRING:
         return g_strdup_printf("text, templates, up to %" PRIu64 " chars",
-                               max ? max : CLOAK_PROFILE_MAX_STRING);
-    } else if (!strcmp(kind, "NUMBER")) {
+                               k->max ? k->max : CLOAK_PROFILE_MAX_STRING);
+    case CLOAK_VALUE_NUMBER:
         return g_strdup_printf("number %s..%s", lo, hi);
-    } else if (!strcmp(kind, "ASCII_ID")) {
-        return min == max ? g_strdup_printf("ID of %" PRIu64 " chars", min)
-                          : g_strdup_printf("ID of %" PRIu64 "..%" PRIu64
-                                            " chars", min, max);
-    } else if (!strcmp(kind, "DATE")) {
+    case CLOAK_VALUE_ASCII_ID:
+        return k->min == k->max
+            ? g_strdup_printf("ID of %" PRIu64 " chars", k->min)
+            : g_strdup_printf("ID of %" PRIu64 "..%" PRIu64 " chars",
+                              k->min, k->max);
+    case CLOAK_VALUE_DATE:
         return g_strdup("MM/DD/YYYY");
-    } else if (!strcmp(kind, "RELEASE")) {
+    case CLOAK_VALUE_RELEASE:
         return g_strdup("MAJOR.MINOR");
-    } else if (!strcmp(kind, "OUI")) {
+    case CLOAK_VALUE_OUI:
         return g_strdup("OUI XX:XX:XX");
+    case CLOAK_VALUE_FLAGS:
+        return g_strdup("QEMU feature names");
+    case CLOAK_VALUE_TEMPLATE:
+        break;
     }
-    return g_strdup("QEMU feature names");
+    return g_strdup("template");
+}
+
+static char *dest_text(const CloakKeyDest *to)
+{
+    if (to->smbios_option) {
+        return g_strdup_printf("`-smbios type=%d,%s=`", to->smbios_type,
+                               to->smbios_option);
+    }
+    if (to->machine_property) {
+        return g_strdup_printf("`-machine %s=`", to->machine_property);
+    }
+    return g_strdup("the cloak's code");
 }
 
 static char *key_text(const char *key, int per_model)
@@ -62,22 +80,16 @@ static char *key_text(const char *key, int per_model)
     return g_strdup_printf("`%s`", key);
 }
 
-#define CLOAK_TO_SMBIOS(type, option) \
-    g_strdup_printf("`-smbios type=%d,%s=`", type, option)
-#define CLOAK_TO_MACHINE(property) g_strdup_printf("`-machine %s=`", property)
-#define CLOAK_TO_CODE g_strdup("the cloak's code")
-#define PRINT_KEY(group, key, kind, min, max, per_model, dest) \
-    {                                                                   \
-        g_autofree char *k = key_text(key, per_model);                  \
-        g_autofree char *v = value_text(#kind, min, max);               \
-        g_autofree char *d = dest;                                      \
-                                                                        \
-        printf("| `[%s]` | %s | %s | %s |\n", group, k, v, d);           \
-    }
-
 static void print_keys(void)
 {
-    CLOAK_PROFILE_KEYS(PRINT_KEY)
+    for (size_t i = 0; i < cloak_profile_key_count; i++) {
+        const CloakKeySpec *k = &cloak_profile_key_table[i];
+        g_autofree char *key = key_text(k->key, k->per_model);
+        g_autofree char *value = value_text(k);
+        g_autofree char *to = dest_text(&k->to);
+
+        printf("| `[%s]` | %s | %s | %s |\n", k->group, key, value, to);
+    }
 }
 
 static const char *const groups[] = {

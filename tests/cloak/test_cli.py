@@ -11,7 +11,8 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.lib.paths import PROFILES, QEMU_BIN as QEMU, TOP, firmware_args
+from tests.lib.paths import (PROFILE_CHECK, PROFILES, QEMU_BIN as QEMU,
+                             firmware_args, profile_path)
 from tests.lib.qmp import QemuQmp, QmpError
 
 FIRMWARE = firmware_args()
@@ -109,8 +110,7 @@ class Errors(unittest.TestCase):
         """Issue 13.4: [devices] errors named the key but not FILE:LINE."""
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "bad-devices.conf")
-            with open(os.path.join(TOP, "hw-cloak", "profiles",
-                                   "dell-optiplex-7070.conf")) as f:
+            with open(profile_path("dell-optiplex-7070")) as f:
                 lines = f.read().splitlines()
             n = next(i for i, l in enumerate(lines, 1)
                      if l.startswith("edid-vendor="))
@@ -141,8 +141,7 @@ class Errors(unittest.TestCase):
     def test_profile_by_file(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "mine.conf")
-            shutil.copy(os.path.join(TOP, "hw-cloak", "profiles",
-                                     "hp-elitedesk-800-g5.conf"), path)
+            shutil.copy(profile_path("hp-elitedesk-800-g5"), path)
             props = machine_props(["-cloak", "profile=" + path])
             self.assertEqual(props["x-oem-id"], "HPQOEM")
 
@@ -251,10 +250,6 @@ class Defaults(unittest.TestCase):
         self.assertTrue(c["hypervisor"])
 
 
-PROFILE_CHECK = os.environ.get("CLOAK_PROFILE_CHECK", os.path.join(
-    TOP, "build", "tools", "cloak-profile-check"))
-
-
 def key_machine_props():
     """[(group, key, property)] of the keys the key list sends to -machine."""
     out = subprocess.run([PROFILE_CHECK, "--keys"], capture_output=True,
@@ -276,7 +271,7 @@ class KeyDestinations(unittest.TestCase):
         rows = key_machine_props()
         self.assertGreater(len(rows), 20)
         for profile in PROFILES:
-            path = os.path.join(TOP, "hw-cloak", "profiles", profile + ".conf")
+            path = profile_path(profile)
             out = subprocess.run([PROFILE_CHECK, "--seed", UUID_A, path],
                                  capture_output=True, text=True,
                                  check=True).stdout
@@ -366,8 +361,7 @@ class Strict(unittest.TestCase):
         own claims all hold (test_clean_vm_starts)."""
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "claims.conf")
-            with open(os.path.join(TOP, "hw-cloak", "profiles",
-                                   "dell-optiplex-7070.conf")) as f:
+            with open(profile_path("dell-optiplex-7070")) as f:
                 text = f.read()
             with open(path, "w") as f:
                 f.write(text.replace("\nfeatures=", "\nfeatures=xsavec,", 1))

@@ -24,13 +24,13 @@ import unittest
 
 from tests.lib import cloakguest
 from tests.lib.battery import (
-    PROFILES, MACHINES, dmidecode_structures, profile_values, topology,
+    MACHINES, dmidecode_structures, profile_values, topology,
     device_args, STOCK_COLUMN, documented_cpu_reports, cpu_report, CHECKS,
     STOCK_CLEAN_UNDER_TCG, OVERRIDES, check_kernel_log, check_pci,
     check_pci_subsystem, check_mac,
 )
 
-from tests.lib.paths import GUEST_DIR, QEMU_BIN as QEMU
+from tests.lib.paths import GUEST_DIR, PROFILES, QEMU_BIN as QEMU
 JOBS = int(os.environ.get("CLOAK_BOOT_JOBS", "2"))
 
 

@@ -12,10 +12,9 @@ import subprocess
 import tempfile
 import unittest
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROFILES = sorted(glob.glob(os.path.join(TOP, "hw-cloak", "profiles", "*.conf")))
-CHECK = os.environ.get("CLOAK_PROFILE_CHECK",
-                       os.path.join(TOP, "build", "tools", "cloak-profile-check"))
+from tests.lib.paths import PROFILE_CHECK as CHECK, PROFILES as NAMES, TOP, profile_path
+
+PROFILES = [profile_path(n) for n in NAMES]
 
 # What every shipped profile must describe (the list).
 REQUIRED = [

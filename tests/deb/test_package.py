@@ -118,7 +118,7 @@ class InstallElsewhere(unittest.TestCase):
         listing = run([binary, "-cloak", "help"]).stdout
         self.assertIn("searched %s/bin/../share/qemu-cloak/profiles" % prefix,
                       listing)
-        for p in battery.PROFILES:
+        for p in paths.PROFILES:
             self.assertIn(p, listing)
         rc, text = qmp_quit([binary] + strict_args("relocated"))
         self.assertEqual(rc, 0, "strict mode refused the relocated tree:\n"
@@ -166,7 +166,7 @@ class Package(unittest.TestCase):
         for f in (EMULATOR, QEMU_IMG, READER, CLOAK_IMAGE,
                   "/usr/include/cloak-trace-abi.h", APPARMOR_SNIPPET):
             self.assertIn(f, self.files)
-        for p in battery.PROFILES:
+        for p in paths.PROFILES:
             self.assertIn("/usr/share/qemu-cloak/profiles/%s.conf" % p, self.files)
         self.assertIn("/usr/share/qemu-cloak/firmware/cloak-bios-256k.bin",
                       self.files)

@@ -28,14 +28,10 @@ import tempfile
 import time
 import unittest
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from tests.lib import tracelib as tl
+from tests.lib.paths import PROFILE_CHECK as CHECK, PROFILES as NAMES, profile_path
 
-CHECK = os.environ.get("CLOAK_PROFILE_CHECK",
-                       os.path.join(tl.TOOLS_DIR, "cloak-profile-check"))
-PROFILES = sorted(os.path.join(TOP, "hw-cloak", "profiles", p)
-                  for p in os.listdir(os.path.join(TOP, "hw-cloak", "profiles")))
+PROFILES = [profile_path(n) for n in NAMES]
 SEED = int(os.environ.get("HOSTILE_SEED", "13"))
 MUTANTS = int(os.environ.get("HOSTILE_MUTANTS", "300"))
 

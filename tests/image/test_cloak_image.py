@@ -11,8 +11,9 @@ import tempfile
 import time
 import unittest
 
-from tests.lib.imagetest import (QEMU_IMG, DiskHolder, allocated_in_top, checksums,
-                       cloak_image, img_info, need_binaries)
+from tests.lib.imagetest import (DiskHolder, allocated_in_top, checksums,
+                                 cloak_image, img_info, need_binaries)
+from tests.lib.paths import QEMU_IMG
 
 
 class CloakImageTest(unittest.TestCase):

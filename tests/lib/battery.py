@@ -8,15 +8,10 @@ and the package test; the profiles' own facts (OUI, CPU table) come from
 hw-cloak/profiles and docs/cloak.md.
 """
 
-import glob
 import os
 import re
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-PROFILE_DIR = os.path.join(TOP, "hw-cloak", "profiles")
-PROFILES = sorted(os.path.basename(p)[:-5]
-                  for p in glob.glob(os.path.join(PROFILE_DIR, "*.conf")))
+from tests.lib.paths import TOP, profile_path
 MACHINES = ("q35", "pc")
 
 # What names a virtual machine in strings a guest reads.
@@ -45,7 +40,7 @@ def profile_values(name):
     """The profile's raw keys (group.key -> value), read without QEMU."""
     values = {}
     group = None
-    with open(os.path.join(PROFILE_DIR, name + ".conf")) as f:
+    with open(profile_path(name)) as f:
         for line in f:
             line = line.strip()
             if not line or line.startswith("#"):

@@ -18,6 +18,14 @@ TOOLS_DIR = os.environ.get("TOOLS_DIR") or os.path.join(BUILD_DIR, "tools")
 GUEST_DIR = os.environ.get("GUEST_DIR") or os.path.join(BUILD_DIR, "guest")
 PROFILE_DIR = os.path.join(TOP, "hw-cloak", "profiles")
 PROFILES = sorted(f[:-5] for f in os.listdir(PROFILE_DIR) if f.endswith(".conf"))
+PROFILE_CHECK = os.environ.get("CLOAK_PROFILE_CHECK") or os.path.join(
+    TOOLS_DIR, "cloak-profile-check")
+READER = os.path.join(TOOLS_DIR, "cloak-trace")
+
+
+def profile_path(name):
+    """The shipped profile NAME's file."""
+    return os.path.join(PROFILE_DIR, name + ".conf")
 
 # Debian's firmware packages: SeaBIOS, iPXE and QEMU's own data files
 # (seabios, ipxe-qemu, qemu-system-data).  An installed qemu-cloak finds

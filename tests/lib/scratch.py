@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import tempfile
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.lib.paths import TOP
 SERIES = 'patches/qemu-10.0.2'
 
 

@@ -7,9 +7,7 @@ import subprocess
 import tempfile
 import time
 
-from tests.lib.paths import GUEST_DIR, QEMU_BIN, TOOLS_DIR, firmware_args
-
-READER = os.path.join(TOOLS_DIR, "cloak-trace")
+from tests.lib.paths import GUEST_DIR, QEMU_BIN, READER, firmware_args
 FIRMWARE = firmware_args()
 
 # Linux x86-64 numbers the tests refer to (from the kernel's table).

@@ -3,13 +3,14 @@
  *
  * CLOAK_PROFILE_KEYS(K) calls K(group, key, kind, min, max, per_model,
  * dest) for each key of the fixed groups, in the order the docs list them.
- * Everything that knows a key derives from this list: the profile schema
- * (cloak-profile.c, also built without QEMU for the unit tests, the fuzzer
- * and cloak-profile-check), the -smbios defaults (cloak-smbios.c), the
- * machine property defaults (cloak.c) and the key reference in
- * docs/cloak.md, which tests/cloak/test_profiles.py compares with
- * `cloak-profile-check --keys`.  Adding a key is one row here and one line
- * in that reference.
+ * cloak-profile.c expands it once into cloak_profile_key_table[], and
+ * everything that knows a key reads that table: the profile schema (also
+ * built without QEMU for the unit tests, the fuzzer and
+ * cloak-profile-check), the -smbios defaults (cloak-smbios.c), the machine
+ * property defaults (cloak.c) and `cloak-profile-check --keys`, which
+ * prints the key reference of docs/cloak.md (tests/cloak/test_profiles.py
+ * compares them).  Adding a key is one row here and one line in that
+ * reference.
  *
  *   kind       STRING    printable ASCII, per-VM templates allowed
  *              NUMBER    decimal or 0x-hex within [min, max]
@@ -22,8 +23,7 @@
  *              CLOAK_KEY_PER_MODEL  also as <key>-<C>c<T>t, for the model
  *                                   chosen for C cores, T threads a socket
  *              CLOAK_KEY_MODEL_ONLY only as <key>-<C>c<T>t
- *   dest       where the value goes.  A consumer defines these three
- *              macros before expanding the list:
+ *   dest       where the value goes:
  *              CLOAK_TO_SMBIOS(type, option)  -smbios type=T,option=value
  *              CLOAK_TO_MACHINE(property)     -machine property=value
  *              CLOAK_TO_CODE                  read by the code that needs it
@@ -39,6 +39,42 @@
 #define CLOAK_KEY_GROUP      0
 #define CLOAK_KEY_PER_MODEL  1
 #define CLOAK_KEY_MODEL_ONLY 2
+
+typedef enum {
+    CLOAK_VALUE_STRING,
+    CLOAK_VALUE_NUMBER,
+    CLOAK_VALUE_ASCII_ID,
+    CLOAK_VALUE_DATE,
+    CLOAK_VALUE_RELEASE,
+    CLOAK_VALUE_OUI,
+    CLOAK_VALUE_FLAGS,
+    CLOAK_VALUE_TEMPLATE,       /* [identity] values: {D,X,A,L:n} only */
+} CloakValueKind;
+
+/* Where a key's value goes; neither field set: the cloak's code reads it. */
+typedef struct CloakKeyDest {
+    int smbios_type;            /* -smbios type=, when smbios_option is set */
+    const char *smbios_option;
+    const char *machine_property;
+} CloakKeyDest;
+
+typedef struct CloakKeySpec {
+    const char *group;
+    const char *key;
+    CloakValueKind kind;
+    uint64_t min, max;          /* numbers: range; strings, IDs: length */
+    int per_model;              /* CLOAK_KEY_GROUP, _PER_MODEL, _MODEL_ONLY */
+    CloakKeyDest to;
+} CloakKeySpec;
+
+#define CLOAK_TO_SMBIOS(type, option) \
+    { .smbios_type = (type), .smbios_option = (option) }
+#define CLOAK_TO_MACHINE(property) { .machine_property = (property) }
+#define CLOAK_TO_CODE { 0 }
+
+/* CLOAK_PROFILE_KEYS as a table, in its order (cloak-profile.c). */
+extern const CloakKeySpec cloak_profile_key_table[];
+extern const size_t cloak_profile_key_count;
 
 #define CLOAK_U16 0xffff
 #define CLOAK_U32 0xffffffffULL
