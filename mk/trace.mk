@@ -9,6 +9,9 @@ TRACE_OUT := $(BUILD_DIR)/trace-tests
 
 JSON_GLIB_CFLAGS = $(shell pkg-config --cflags json-glib-1.0)
 JSON_GLIB_LIBS = $(shell pkg-config --libs json-glib-1.0)
+# format.c disassembles the faulting instruction of page faults.
+CAPSTONE_CFLAGS = $(shell pkg-config --cflags capstone)
+CAPSTONE_LIBS = $(shell pkg-config --libs capstone)
 TRACE_CFLAGS = $(TOOL_CFLAGS) -I$(TRACE_SRC) -I$(TRACE_SRC)/reader \
 	-I$(TRACE_GEN) $(GLIB_CFLAGS)
 TRACE_HEADERS := $(TRACE_SRC)/cloak-trace-abi.h $(TRACE_SRC)/ring.h \
@@ -16,18 +19,33 @@ TRACE_HEADERS := $(TRACE_SRC)/cloak-trace-abi.h $(TRACE_SRC)/ring.h \
 	$(TRACE_SRC)/reader/format.h $(TRACE_TABLE)
 TRACE_READER_CORE := $(TRACE_SRC)/reader/ring-reader.c
 TRACE_READER_SRCS := $(TRACE_SRC)/reader/cloak-trace.c \
-	$(TRACE_SRC)/reader/format.c $(TRACE_READER_CORE)
+	$(TRACE_SRC)/reader/format.c $(TRACE_READER_CORE) \
+	$(TRACE_SRC)/reader/profile-gen.c $(TRACE_SRC)/os-profile.c
+TRACE_PROFILE_HEADERS := $(TRACE_SRC)/os-profile.h \
+	$(TRACE_SRC)/reader/profile-gen.h
+# os-profile.c is QEMU code ("qemu/osdep.h"): the shim stands in for
+# osdep.h, and $(TOP) resolves "trace-plugins/os-profile.h".  Both go last
+# so that nothing under $(TOP) shadows a reader header.
+TRACE_OSDEP_SHIM := -I$(TOP)/tests/cloak/shim -I$(TOP)
+# cloak-trace profile: BTF through libbpf; bzImage payloads xz, gzip, zstd.
+TRACE_PROFILE_PKGS := libbpf liblzma zlib libzstd
+TRACE_PROFILE_CFLAGS = $(shell pkg-config --cflags $(TRACE_PROFILE_PKGS))
+TRACE_PROFILE_LIBS = $(shell pkg-config --libs $(TRACE_PROFILE_PKGS))
 TRACE_CLANG ?= clang
 TRACE_FUZZ_SECONDS ?= 20
+TRACE_PROFILE_FUZZ_SECONDS ?= 5
 
 $(TRACE_TABLE): $(TRACE_SRC)/gen-syscall-table.py
 	@mkdir -p $(@D)
 	$(PYTHON) $< -o $@
 
-$(TOOLS_DIR)/cloak-trace: $(TRACE_READER_SRCS) $(TRACE_HEADERS)
+$(TOOLS_DIR)/cloak-trace: $(TRACE_READER_SRCS) $(TRACE_HEADERS) \
+		$(TRACE_PROFILE_HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(TRACE_CFLAGS) $(JSON_GLIB_CFLAGS) -o $@ $(TRACE_READER_SRCS) \
-		$(JSON_GLIB_LIBS) $(GLIB_LIBS)
+	$(CC) $(TRACE_CFLAGS) $(JSON_GLIB_CFLAGS) $(CAPSTONE_CFLAGS) \
+		$(TRACE_PROFILE_CFLAGS) $(TRACE_OSDEP_SHIM) -o $@ \
+		$(TRACE_READER_SRCS) $(JSON_GLIB_LIBS) $(CAPSTONE_LIBS) \
+		$(TRACE_PROFILE_LIBS) $(GLIB_LIBS)
 
 $(TRACE_OUT)/test-ring: $(TRACE_TESTS)/test-ring.c $(TRACE_READER_CORE) $(TRACE_HEADERS)
 	@mkdir -p $(@D)
@@ -45,9 +63,20 @@ $(TRACE_OUT)/fuzz-reader: $(TRACE_TESTS)/fuzz-reader.c $(TRACE_READER_CORE) \
 	@mkdir -p $(@D)
 	$(TRACE_CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-I$(TRACE_SRC) -I$(TRACE_SRC)/reader -I$(TRACE_GEN) \
-		$(GLIB_CFLAGS) $(JSON_GLIB_CFLAGS) -o $@ $(TRACE_TESTS)/fuzz-reader.c \
-		$(TRACE_READER_CORE) $(TRACE_SRC)/reader/format.c \
-		$(JSON_GLIB_LIBS) $(GLIB_LIBS)
+		$(GLIB_CFLAGS) $(JSON_GLIB_CFLAGS) $(CAPSTONE_CFLAGS) -o $@ \
+		$(TRACE_TESTS)/fuzz-reader.c $(TRACE_READER_CORE) \
+		$(TRACE_SRC)/reader/format.c $(JSON_GLIB_LIBS) $(CAPSTONE_LIBS) \
+		$(GLIB_LIBS)
+
+# libFuzzer target for the OS profile parser (os-profile.c), which QEMU
+# runs on a file named by its user.
+$(TRACE_OUT)/fuzz-os-profile: $(TRACE_TESTS)/fuzz-os-profile.c \
+		$(TRACE_SRC)/os-profile.c $(TRACE_SRC)/os-profile.h
+	@mkdir -p $(@D)
+	$(TRACE_CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $(TRACE_OSDEP_SHIM) \
+		$(GLIB_CFLAGS) -o $@ $(TRACE_TESTS)/fuzz-os-profile.c \
+		$(TRACE_SRC)/os-profile.c $(GLIB_LIBS)
 
 $(TRACE_OUT)/make-fuzz-seeds: $(TRACE_TESTS)/make-fuzz-seeds.c $(TRACE_HEADERS)
 	@mkdir -p $(@D)
@@ -77,7 +106,7 @@ FUZZ_TARGETS += fuzz-trace
 
 .PHONY: install-cloak-trace check-trace-unit check-trace-boot bench-trace \
         bench-trace-storm \
-	fuzz-trace trace-fuzz-run
+	fuzz-trace trace-fuzz-run trace-fuzz-os-profile-run
 
 install-cloak-trace: $(TOOLS_DIR)/cloak-trace
 	install -D -m 0755 $< $(DESTDIR)$(PREFIX)/bin/cloak-trace
@@ -86,7 +115,8 @@ install-cloak-trace: $(TOOLS_DIR)/cloak-trace
 
 # Bounded fuzz run: the seeds (valid rings of every record type) and
 # TRACE_FUZZ_SECONDS of mutation.
-trace-fuzz-run: $(TRACE_OUT)/fuzz-reader $(TRACE_OUT)/make-fuzz-seeds
+trace-fuzz-run: $(TRACE_OUT)/fuzz-reader $(TRACE_OUT)/make-fuzz-seeds \
+		$(TRACE_OUT)/fuzz-os-profile
 	rm -rf $(TRACE_OUT)/fuzz-corpus && mkdir -p $(TRACE_OUT)/fuzz-corpus
 	$(TRACE_OUT)/make-fuzz-seeds $(TRACE_OUT)/fuzz-corpus
 	$(TRACE_OUT)/fuzz-reader -max_total_time=$(TRACE_FUZZ_SECONDS) \
@@ -94,20 +124,36 @@ trace-fuzz-run: $(TRACE_OUT)/fuzz-reader $(TRACE_OUT)/make-fuzz-seeds
 		2> $(TRACE_OUT)/fuzz.log || { tail -n 40 $(TRACE_OUT)/fuzz.log; exit 1; }
 	@grep -E '^stat::number_of_executed_units' $(TRACE_OUT)/fuzz.log
 	@echo "fuzz-reader: no crash in $(TRACE_FUZZ_SECONDS) s"
+	$(MAKE) --no-print-directory trace-fuzz-os-profile-run
+
+# The profile parser from the checked-in seeds (a valid profile and broken
+# ones); new inputs go to a scratch corpus, never into the tree.
+trace-fuzz-os-profile-run: $(TRACE_OUT)/fuzz-os-profile
+	rm -rf $(TRACE_OUT)/fuzz-os-profile-corpus
+	mkdir -p $(TRACE_OUT)/fuzz-os-profile-corpus
+	cp $(TRACE_TESTS)/os-profile-corpus/* $(TRACE_OUT)/fuzz-os-profile-corpus/
+	$(TRACE_OUT)/fuzz-os-profile -max_total_time=$(TRACE_PROFILE_FUZZ_SECONDS) \
+		-max_len=4096 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
+		$(TRACE_OUT)/fuzz-os-profile-corpus \
+		2> $(TRACE_OUT)/fuzz-os-profile.log || \
+		{ tail -n 40 $(TRACE_OUT)/fuzz-os-profile.log; exit 1; }
+	@grep -E '^stat::number_of_executed_units' $(TRACE_OUT)/fuzz-os-profile.log
+	@echo "fuzz-os-profile: no crash in $(TRACE_PROFILE_FUZZ_SECONDS) s"
 
 check-trace-unit: $(TRACE_OUT)/test-ring $(TRACE_OUT)/test-kvm-targets \
 		$(TRACE_OUT)/test-syscall-pending $(TOOLS_DIR)/cloak-trace
 	$(TRACE_OUT)/test-ring
 	$(TRACE_OUT)/test-kvm-targets
 	$(TRACE_OUT)/test-syscall-pending
-	$(TRACE_PYTEST) -v tests.trace.test_reader_cli
+	$(TRACE_PYTEST) -v tests.trace.test_reader_cli tests.trace.test_os_profile
 	$(MAKE) --no-print-directory trace-fuzz-run TRACE_FUZZ_SECONDS=10
 
 fuzz-trace:
 	$(MAKE) --no-print-directory trace-fuzz-run TRACE_FUZZ_SECONDS=$(TRACE_FUZZ_SECONDS)
 
 check-trace-boot: $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)
-	$(TRACE_PYTEST) -v tests.trace.test_qemu_object tests.trace.test_trace_guest
+	$(TRACE_PYTEST) -v tests.trace.test_qemu_object tests.trace.test_trace_guest \
+		tests.trace.test_trace_tasks
 
 ## bench-trace: guest syscalls and faults traced / untraced, and the ring alone
 bench-trace: $(TRACE_OUT)/bench-ring $(TOOLS_DIR)/cloak-trace $(TRACE_GUEST_DEP)

@@ -28,6 +28,7 @@ UNIT = (
     "tests.cloak.test_profiles",
     "tests.guest.test_report",
     "tests.trace.test_reader_cli",
+    "tests.trace.test_os_profile",
 )
 
 BOOT = (
@@ -40,6 +41,7 @@ BOOT = (
     "tests.firmware.test_guest",
     "tests.trace.test_qemu_object",
     "tests.trace.test_trace_guest",
+    "tests.trace.test_trace_tasks",
     "tests.hostile.test_hostile",
     "tests.image.test_cloak_image",
     "tests.image.test_layered_boot",

@@ -68,9 +68,17 @@
 #include <stdint.h>
 
 #define CLOAK_TRACE_MAGIC           0x31454341525443ULL /* "CTRACE1\0" */
-#define CLOAK_TRACE_ABI_VERSION     1
+/*
+ * Version 2 added the task block (struct cloak_trace_task) at the end of
+ * the syscall and page-fault records, the faulting instruction's bytes
+ * to page faults, and the guest OS and attribution fields of the header.
+ * Each version-2 record is its version-1 record with fields appended, so
+ * a reader of both copies the first record_size[type] bytes and finds
+ * the appended fields zero in a version-1 file.
+ */
+#define CLOAK_TRACE_ABI_VERSION     2
 /* Bumped whenever any record structure below changes. */
-#define CLOAK_TRACE_RECORD_LAYOUT   1
+#define CLOAK_TRACE_RECORD_LAYOUT   2
 
 #define CLOAK_TRACE_HEADER_BYTES    4096  /* the header occupies one page */
 #define CLOAK_TRACE_RECORD_ALIGN    8
@@ -95,6 +103,25 @@
 /* header.clock_id: timestamps are CLOCK_MONOTONIC nanoseconds. */
 #define CLOAK_TRACE_CLOCK_MONOTONIC 1
 
+/*
+ * header.guest_os: whose system call numbers the records carry.  Only a
+ * Linux guest's numbers may be named from Linux's tables.
+ */
+#define CLOAK_TRACE_OS_LINUX        0  /* also every version-1 file */
+#define CLOAK_TRACE_OS_WINDOWS      1
+#define CLOAK_TRACE_OS_OTHER        2
+
+/*
+ * header.attribution, written by the producer: whether records carry the
+ * guest task (struct cloak_trace_task).
+ */
+#define CLOAK_TRACE_ATTR_OFF        0  /* no OS profile given */
+#define CLOAK_TRACE_ATTR_PENDING    1  /* profile given, kernel not yet seen */
+#define CLOAK_TRACE_ATTR_ON         2  /* guest kernel is the profiled one */
+#define CLOAK_TRACE_ATTR_REFUSED    3  /* guest runs another kernel: off */
+
+#define CLOAK_TRACE_KERNEL_MAX      144  /* bytes of a kernel name, with NUL */
+
 struct cloak_trace_header {
     uint64_t magic;             /* CLOAK_TRACE_MAGIC */
     uint32_t abi_version;       /* CLOAK_TRACE_ABI_VERSION */
@@ -116,7 +143,18 @@ struct cloak_trace_header {
     uint32_t state;             /* CLOAK_TRACE_STATE_*, producer-updated */
     uint32_t producer_pid;      /* QEMU's pid */
     uint16_t record_size[8];    /* fixed size of each record type, by type */
-    uint8_t reserved[3976];     /* zero */
+    /* Version 2: */
+    uint32_t guest_os;          /* CLOAK_TRACE_OS_* */
+    uint32_t attribution;       /* CLOAK_TRACE_ATTR_*, producer-updated */
+    /*
+     * The profiled kernel ("6.1.0-57-amd64 #1 SMP ... Debian 6.1.192-3
+     * (2026-11-26)": release, a space, version), and, written once with
+     * attribution, the kernel the guest was found running.  NUL-padded;
+     * guest-controlled, so untrusted like every other byte.
+     */
+    char profile_kernel[CLOAK_TRACE_KERNEL_MAX];
+    char guest_kernel[CLOAK_TRACE_KERNEL_MAX];
+    uint8_t reserved[3680];     /* zero */
 };
 
 /*
@@ -184,6 +222,24 @@ enum {
 
 /* Syscall entry record flags */
 #define CLOAK_TRACE_RF_PATHS        (1u << 0)  /* path blocks follow */
+/* Syscall entry, exit and page-fault records: the task block is filled in. */
+#define CLOAK_TRACE_RF_TASK         (1u << 15)
+/* Page-fault record: the faulting code is 32-bit (insn decodes as such). */
+#define CLOAK_TRACE_RF_CODE32       (1u << 14)
+
+/*
+ * The guest task that was current when the event happened (version 2),
+ * read by the producer from the guest kernel's task_struct with the
+ * offsets of an OS profile.  Zero without RF_TASK.  Written by the guest
+ * kernel, so as far as the guest is trusted.
+ */
+struct cloak_trace_task {
+    uint32_t tgid;              /* process id (what getpid returns) */
+    uint32_t tid;               /* thread id (what gettid returns) */
+    uint32_t ppid;              /* tgid of the real parent */
+    uint32_t reserved;
+    char comm[16];              /* command name, NUL-padded, may be unterminated */
+};
 
 struct cloak_trace_syscall_enter {
     struct cloak_trace_rec hdr;
@@ -197,6 +253,7 @@ struct cloak_trace_syscall_enter {
     uint8_t entry;              /* CLOAK_TRACE_ENTRY_* */
     uint8_t npaths;             /* path blocks after this struct */
     uint8_t pad[5];
+    struct cloak_trace_task task;   /* version 2 */
     /* followed by npaths struct cloak_trace_path blocks */
 };
 
@@ -228,6 +285,7 @@ struct cloak_trace_syscall_exit {
     uint8_t abi;                /* CLOAK_TRACE_ABI_* of the entry */
     uint8_t exit;               /* CLOAK_TRACE_EXIT_* */
     uint8_t pad[2];
+    struct cloak_trace_task task;   /* version 2 */
 };
 
 struct cloak_trace_page_fault {
@@ -238,7 +296,20 @@ struct cloak_trace_page_fault {
     uint32_t error_code;        /* P W U RSVD I/D PK SS ... as pushed */
     uint8_t cpl;                /* privilege level at the fault */
     uint8_t pad[3];
+    struct cloak_trace_task task;   /* version 2 */
+    /*
+     * Version 2: up to 16 bytes at rip, as far as they were readable
+     * (0 for an instruction-fetch fault on rip itself).
+     */
+    uint8_t insn_len;
+    uint8_t pad2[7];
+    uint8_t insn[16];
 };
+
+/* Sizes of the version-1 records, which lack the fields marked above. */
+#define CLOAK_TRACE_V1_SYSCALL_ENTER_SIZE   128
+#define CLOAK_TRACE_V1_SYSCALL_EXIT_SIZE    88
+#define CLOAK_TRACE_V1_PAGE_FAULT_SIZE      64
 
 #ifdef __cplusplus
 #define CLOAK_TRACE_STATIC_ASSERT(c, m) static_assert(c, m)
@@ -249,11 +320,12 @@ CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_header) == 4096, "header");
 CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_ring_ctl) == 128, "ctl");
 CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_rec) == 32, "rec");
 CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_lost) == 56, "lost");
-CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_syscall_enter) == 128,
+CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_task) == 32, "task");
+CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_syscall_enter) == 160,
                           "enter");
 CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_path) == 8, "path");
-CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_syscall_exit) == 88,
+CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_syscall_exit) == 120,
                           "exit");
-CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_page_fault) == 64, "pf");
+CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_page_fault) == 120, "pf");
 
 #endif /* CLOAK_TRACE_ABI_H */

@@ -26,11 +26,18 @@
 void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
                                target_ulong ret_eip, int entry);
 void cloak_trace_syscall_return(CPUX86State *env, int exit);
+/*
+ * guest-task.c: fills t with the task current on env's vCPU, if an OS
+ * profile is given and the guest runs its kernel.  refresh: read it
+ * afresh rather than reuse what this vCPU read last for the same task.
+ */
+bool cloak_trace_guest_task(CPUX86State *env, bool refresh,
+                            struct cloak_trace_task *t);
 /* pagefault.c */
 void cloak_trace_page_fault(CPUX86State *env, int error_code);
-void cloak_trace_emit_page_fault(CPUState *cs, uint64_t cr2, uint64_t cr3,
+void cloak_trace_emit_page_fault(CPUX86State *env, uint64_t cr2, uint64_t cr3,
                                  uint64_t rip, uint32_t error_code,
-                                 uint8_t cpl);
+                                 uint8_t cpl, bool code32);
 
 /* helper_syscall, after the EFER.SCE check, before any state changes. */
 static inline void cloak_trace_hook_syscall(CPUX86State *env,

@@ -28,6 +28,7 @@
 #include "system/tcg.h"
 
 #include "trace-plugins/cloak-trace.h"
+#include "trace-plugins/os-profile.h"
 #include "trace-plugins/ring-file.h"
 
 OBJECT_DECLARE_SIMPLE_TYPE(CloakTrace, CLOAK_TRACE)
@@ -42,8 +43,11 @@ struct CloakTrace {
     bool paths;
     bool block;
     bool enabled;
+    char *os_profile_path;
+    int guest_os;               /* CloakTraceGuestOs */
 
     /* once complete */
+    CloakOsProfile *os_profile;
     bool created;
     void *map;
     CloakRingLayout layout;
@@ -53,6 +57,8 @@ struct CloakTrace {
 
 uint32_t cloak_trace_active;
 bool cloak_trace_paths;
+const CloakOsProfile *cloak_trace_os_profile;
+uint32_t cloak_trace_attribution;
 
 static CloakTrace *cloak_trace_instance;
 static CloakTraceKvmStart cloak_trace_kvm_start;
@@ -180,6 +186,24 @@ struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
 void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r, uint32_t len)
 {
     cloak_ring_commit(&cloak_trace_instance->rings[cs->cpu_index], r, len);
+}
+
+/* The header's CLOAK_TRACE_OS_* of each CloakTraceGuestOs (qapi/qom.json). */
+static const uint32_t guest_os_ids[CLOAK_TRACE_GUEST_OS__MAX] = {
+    [CLOAK_TRACE_GUEST_OS_LINUX] = CLOAK_TRACE_OS_LINUX,
+    [CLOAK_TRACE_GUEST_OS_WINDOWS] = CLOAK_TRACE_OS_WINDOWS,
+    [CLOAK_TRACE_GUEST_OS_OTHER] = CLOAK_TRACE_OS_OTHER,
+};
+
+void cloak_trace_set_attribution(uint32_t state, const char *guest_kernel)
+{
+    struct cloak_trace_header *h = cloak_trace_instance->map;
+
+    if (guest_kernel) {
+        g_strlcpy(h->guest_kernel, guest_kernel, sizeof(h->guest_kernel));
+    }
+    __atomic_store_n(&h->attribution, state, __ATOMIC_RELEASE);
+    qatomic_set(&cloak_trace_attribution, state);
 }
 
 static void cloak_trace_update_active(CloakTrace *t)
@@ -324,6 +348,75 @@ static void set_mode(Object *obj, int value, Error **errp)
     t->block = value == CLOAK_TRACE_MODE_BLOCK;
 }
 
+static char *get_os_profile(Object *obj, Error **errp)
+{
+    return g_strdup(CLOAK_TRACE(obj)->os_profile_path);
+}
+
+static void set_os_profile(Object *obj, const char *value, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+
+    if (!cloak_trace_check_unset(t, "os-profile", errp)) {
+        return;
+    }
+    g_free(t->os_profile_path);
+    t->os_profile_path = g_strdup(value);
+}
+
+static int get_guest_os(Object *obj, Error **errp)
+{
+    return CLOAK_TRACE(obj)->guest_os;
+}
+
+static void set_guest_os(Object *obj, int value, Error **errp)
+{
+    CloakTrace *t = CLOAK_TRACE(obj);
+
+    if (!cloak_trace_check_unset(t, "guest-os", errp)) {
+        return;
+    }
+    t->guest_os = value;
+}
+
+/* Loads os-profile=FILE; fills the header's guest and profile fields. */
+static bool cloak_trace_load_os_profile(CloakTrace *t, Error **errp)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!t->os_profile_path) {
+        return true;
+    }
+    if (t->guest_os != CLOAK_TRACE_GUEST_OS_LINUX) {
+        error_setg(errp, "cloak-trace: property 'os-profile' is a Linux "
+                   "kernel's profile, but guest-os is '%s'",
+                   CloakTraceGuestOs_str(t->guest_os));
+        return false;
+    }
+    t->os_profile = cloak_os_profile_load(t->os_profile_path, &err);
+    if (!t->os_profile) {
+        error_setg(errp, "cloak-trace: property 'os-profile': %s",
+                   err->message);
+        return false;
+    }
+    return true;
+}
+
+static void cloak_trace_init_header(CloakTrace *t, void *map)
+{
+    struct cloak_trace_header *h = map;
+
+    h->guest_os = guest_os_ids[t->guest_os];
+    if (t->os_profile) {
+        g_autofree char *name = cloak_os_profile_kernel_name(t->os_profile);
+
+        g_strlcpy(h->profile_kernel, name, sizeof(h->profile_kernel));
+        h->attribution = CLOAK_TRACE_ATTR_PENDING;
+        cloak_trace_os_profile = t->os_profile;
+    }
+    cloak_trace_attribution = h->attribution;
+}
+
 static bool get_enabled(Object *obj, Error **errp)
 {
     return CLOAK_TRACE(obj)->enabled;
@@ -442,6 +535,7 @@ static bool cloak_trace_create_file(CloakTrace *t, Error **errp)
                          (t->block ? CLOAK_TRACE_F_BLOCK : 0) |
                          (t->paths ? CLOAK_TRACE_F_PATHS : 0),
                          CLOAK_TRACE_PATH_MAX);
+    cloak_trace_init_header(t, map);
     if (rename(tmp, t->path) < 0) {
         error_setg_errno(errp, errno, "cloak-trace: property 'path': cannot "
                          "create '%s'", t->path);
@@ -503,6 +597,9 @@ static void cloak_trace_complete(UserCreatable *uc, Error **errp)
                    nr, CLOAK_TRACE_MAX_RINGS);
         return;
     }
+    if (!cloak_trace_load_os_profile(t, errp)) {
+        return;
+    }
     cloak_ring_layout(&t->layout, nr, t->size);
     cloak_trace_clock_init();
     if (!cloak_trace_create_file(t, errp)) {
@@ -544,6 +641,10 @@ static void cloak_trace_finalize(Object *obj)
     CloakTrace *t = CLOAK_TRACE(obj);
 
     g_free(t->path);
+    g_free(t->os_profile_path);
+    if (!t->created) {
+        cloak_os_profile_free(t->os_profile);
+    }
 }
 
 static void cloak_trace_class_init(ObjectClass *oc, void *data)
@@ -574,6 +675,17 @@ static void cloak_trace_class_init(ObjectClass *oc, void *data)
     object_class_property_add_bool(oc, "enabled", get_enabled, set_enabled);
     object_class_property_set_description(oc, "enabled",
         "Tracing on or off; can be changed at run time with qom-set");
+    object_class_property_add_str(oc, "os-profile", get_os_profile,
+                                  set_os_profile);
+    object_class_property_set_description(oc, "os-profile",
+        "The guest kernel's OS profile (made by 'cloak-trace profile'): "
+        "events then name the guest process and thread");
+    object_class_property_add_enum(oc, "guest-os", "CloakTraceGuestOs",
+                                   &CloakTraceGuestOs_lookup, get_guest_os,
+                                   set_guest_os);
+    object_class_property_set_description(oc, "guest-os",
+        "linux (default), windows or other: whose system call numbers the "
+        "trace holds; only Linux's are named by the reader");
     object_class_property_add(oc, "lost", "uint64", get_lost, NULL, NULL,
                               NULL);
     object_class_property_set_description(oc, "lost",

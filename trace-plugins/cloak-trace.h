@@ -23,6 +23,17 @@ extern uint32_t cloak_trace_active;
 /* Read path arguments from guest memory (paths=on). */
 extern bool cloak_trace_paths;
 
+typedef struct CloakOsProfile CloakOsProfile;
+/* The guest kernel's profile (os-profile=FILE), or NULL. */
+extern const CloakOsProfile *cloak_trace_os_profile;
+/* CLOAK_TRACE_ATTR_*: whether events name the guest task. */
+extern uint32_t cloak_trace_attribution;
+/*
+ * Moves attribution to state (ON or REFUSED) and records it in the file's
+ * header, with the kernel the guest was found running (may be NULL).
+ */
+void cloak_trace_set_attribution(uint32_t state, const char *guest_kernel);
+
 static inline bool cloak_trace_on(uint32_t family)
 {
     return unlikely(qatomic_read(&cloak_trace_active) & family);

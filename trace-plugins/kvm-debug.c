@@ -164,8 +164,8 @@ static void emit(CPUState *cs, int slot)
             return;
         }
         f = cloak_kvm_pf_frame(frame);
-        cloak_trace_emit_page_fault(cs, env->cr[2], env->cr[3], f.rip,
-                                    f.error_code, f.cpl);
+        cloak_trace_emit_page_fault(env, env->cr[2], env->cr[3], f.rip,
+                                    f.error_code, f.cpl, false);
     }
 }
 

@@ -21,6 +21,12 @@ PROFILES = sorted(f[:-5] for f in os.listdir(PROFILE_DIR) if f.endswith(".conf")
 PROFILE_CHECK = os.environ.get("CLOAK_PROFILE_CHECK") or os.path.join(
     TOOLS_DIR, "cloak-profile-check")
 READER = os.path.join(TOOLS_DIR, "cloak-trace")
+# The test guest's kernel, and the .debs tests/guest/build-guest.sh made it
+# from (its cache: $QEMU_CLOAK_CACHE/guest-debs, ~/.cache/qemu-cloak/...).
+GUEST_VMLINUZ = os.path.join(GUEST_DIR, "vmlinuz")
+GUEST_DEB_CACHE = os.path.join(
+    os.environ.get("QEMU_CLOAK_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "qemu-cloak"), "guest-debs")
 
 
 def profile_path(name):

@@ -7,8 +7,10 @@ import subprocess
 import tempfile
 import time
 
-from tests.lib.paths import GUEST_DIR, QEMU_BIN, READER, firmware_args
+from tests.lib.paths import BUILD_DIR, GUEST_DIR, QEMU_BIN, READER, \
+    firmware_args
 FIRMWARE = firmware_args()
+GUEST_KERNEL = os.path.join(GUEST_DIR, "vmlinuz")
 
 # Linux x86-64 numbers the tests refer to (from the kernel's table).
 NR = {"write": 1, "open": 2, "mmap": 9, "getpid": 39, "execve": 59,
@@ -109,6 +111,20 @@ def read_ring(path, *opts, check=True):
         if line.startswith("{"):
             summary = json.loads(line)
     return events, summary, err
+
+
+def guest_os_profile():
+    """The OS profile of the test guest's kernel, made by `cloak-trace
+    profile` from its vmlinuz; kept under build/trace-tests and made again
+    when the kernel is newer."""
+    out = os.path.join(BUILD_DIR, "trace-tests", "guest.os-profile")
+    if (not os.path.exists(out) or
+            os.path.getmtime(out) < os.path.getmtime(GUEST_KERNEL) or
+            os.path.getmtime(out) < os.path.getmtime(READER)):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        subprocess.run([READER, "profile", "-o", out, GUEST_KERNEL],
+                       check=True, timeout=300)
+    return out
 
 
 def cr3_page(value):

@@ -1,15 +1,21 @@
 #!/usr/bin/python3
 """Traced ÷ untraced under TCG, measured side by side in one run.
 
-Boots the test guest with cloak.run=tracebench (a syscall-heavy loop),
-alternately without and with -object cloak-trace plus a live
-cloak-trace -f reader, ROUNDS times each.  For each run it takes the host
-CPU time QEMU spends between the guest's "tracebench: start" line and its
-result line (sampled from /proc while the console file is watched), and the
-loop time the guest measured itself.  CPU time is the figure that holds
-still on a shared, loaded machine; the guest's wall-clock loop time is
-printed too.  Also prints the traced event rate and the records lost at
-that rate.  Usage: bench_guest.py [ITERATIONS] [ROUNDS]
+Boots the test guest (-cloak off: its syscalls cost what stock QEMU's do,
+so the trace's own cost is not lost in the denominator) with
+cloak.run=tracebench (a syscall-heavy loop) ROUNDS times in each of three
+ways, taken in turn within each round: untraced; traced (-object
+cloak-trace plus a live cloak-trace -f reader); traced with process
+attribution (os-profile= the guest kernel's profile).  For each run it
+takes the host CPU time QEMU spends between the guest's "tracebench:
+start" line and its result line (sampled from /proc while the console file
+is watched), and the loop time the guest measured itself.  CPU time is the
+figure that holds still on a shared, loaded machine.  Prints every round,
+the medians and their spread, the traced event rate and the records lost
+at that rate, and how long `cloak-trace profile` takes on the guest's
+kernel.  A median traced ÷ untraced below 1.00 means the benchmark measured
+noise, not the trace: it then exits non-zero.
+Usage: bench_guest.py [ITERATIONS] [ROUNDS]
 """
 
 import json
@@ -18,6 +24,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from tests.lib import tracelib as tl
@@ -33,7 +40,7 @@ def cpu_seconds(pid):
 
 def one(traced, iterations, opts):
     with tl.Guest(smp=1, run="tracebench", args=[iterations], traced=traced,
-                  trace_opts=opts) as g:
+                  trace_opts=opts, extra=("-cloak", "off")) as g:
         g.start()
         reader = None
         if traced:
@@ -68,39 +75,72 @@ def one(traced, iterations, opts):
         summary
 
 
+def spread(values):
+    return "median %.3f, spread %.3f-%.3f (rounds: %s)" % (
+        statistics.median(values), min(values), max(values),
+        ", ".join("%.3f" % x for x in values))
+
+
+def profile_seconds(source, runs=3):
+    """Median wall-clock seconds of `cloak-trace profile SOURCE`."""
+    times = []
+    with tempfile.TemporaryDirectory() as d:
+        for _ in range(runs):
+            t0 = time.monotonic()
+            subprocess.run([tl.READER, "profile", "-o",
+                            os.path.join(d, "profile"), source], check=True)
+            times.append(time.monotonic() - t0)
+    return statistics.median(times)
+
+
 def main():
-    iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 1000000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 300000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     opts = ",size=64M,events=syscall:pagefault,paths=on"
-    cpu, cpu_all, wall, lost, rates = [], [], [], [], []
+    profile = tl.guest_os_profile()
+    kinds = [("untraced", False, opts), ("traced", True, opts),
+             ("attributed", True, opts + ",os-profile=" + profile)]
+    cpu = {k: [] for k, _, _ in kinds}
+    traced, attributed, attr_vs_traced, lost, rates = [], [], [], [], []
     for r in range(rounds):
-        n, wall_p, cpu_p, _, _ = one(False, iterations, opts)
-        n, wall_t, cpu_t, cpu_r, s = one(True, iterations, opts)
-        cpu.append(cpu_t / cpu_p)
-        cpu_all.append((cpu_t + cpu_r) / cpu_p)
-        wall.append(wall_t / wall_p)
-        lost.append(sum(v["lost"] for v in s["vcpus"]))
-        rates.append(2 * n / wall_t)    # an entry and a return per syscall
-        print("  round %d: QEMU CPU untraced %.2f s, traced %.2f s (%.3f); "
-              "reader CPU %.2f s; guest loop time untraced %.2f s, traced "
-              "%.2f s (%.3f); %d records read, %d lost"
-              % (r + 1, cpu_p, cpu_t, cpu[-1], cpu_r, wall_p, wall_t,
-                 wall[-1], sum(v["records"] for v in s["vcpus"]), lost[-1]))
+        # Rotate the order, so no kind always runs first or last.
+        order = kinds[r % 3:] + kinds[:r % 3]
+        got = {}
+        for kind, is_traced, o in order:
+            got[kind] = one(is_traced, iterations, o)
+            cpu[kind].append(got[kind][2])
+        n = got["untraced"][0]
+        u, t, a = (got[k][2] for k in ("untraced", "traced", "attributed"))
+        traced.append(t / u)
+        attributed.append(a / u)
+        attr_vs_traced.append(a / t)
+        s = got["attributed"][4]
+        lost.append(sum(v["lost"] for v in s["vcpus"]) +
+                    sum(v["lost"] for v in got["traced"][4]["vcpus"]))
+        rates.append(2 * n / got["attributed"][1])
+        print("  round %d (%s): QEMU CPU untraced %.2f s, traced %.2f s "
+              "(%.3f), attributed %.2f s (%.3f; %.3f of traced); %d records "
+              "lost" % (r + 1, ", ".join(k for k, _, _ in order), u, t,
+                        traced[-1], a, attributed[-1], attr_vs_traced[-1],
+                        lost[-1]))
         sys.stdout.flush()
     print("guest workload: tracebench, %d syscalls (getppid, read, lseek), "
-          "-smp 1, TCG, events=syscall:pagefault, paths=on, live "
-          "cloak-trace -f reader:" % n)
-    print("  traced / untraced, QEMU CPU time over the loop:  median %.3f "
-          "(rounds: %s)" % (statistics.median(cpu),
-                            ", ".join("%.3f" % x for x in cpu)))
-    print("  traced / untraced, QEMU + reader CPU time:       median %.3f "
-          "(rounds: %s)" % (statistics.median(cpu_all),
-                            ", ".join("%.3f" % x for x in cpu_all)))
-    print("  traced / untraced, guest-measured loop time:     median %.3f "
-          "(rounds: %s; wall clock, noisy on a loaded host)"
-          % (statistics.median(wall), ", ".join("%.3f" % x for x in wall)))
-    print("  guest peak rate while traced: %.0f events/s; records lost at "
-          "that rate: %s" % (max(rates), ", ".join(str(x) for x in lost)))
+          "-cloak off, -smp 1, TCG, events=syscall:pagefault, paths=on, live "
+          "cloak-trace -f reader, %d rounds:" % (n, rounds))
+    print("  traced / untraced, QEMU CPU time:                 " +
+          spread(traced))
+    print("  attributed / untraced, QEMU CPU time:             " +
+          spread(attributed))
+    print("  attribution on / off (attributed / traced):       " +
+          spread(attr_vs_traced))
+    print("  guest rate while traced with attribution: %.0f events/s; "
+          "records lost: %s" % (max(rates), ", ".join(str(x) for x in lost)))
+    print("cloak-trace profile of the guest kernel (%s): %.2f s (median of 3)"
+          % (tl.GUEST_KERNEL, profile_seconds(tl.GUEST_KERNEL)))
+    if statistics.median(traced) < 1.0 or statistics.median(attributed) < 1.0:
+        sys.exit("bench_guest: a median traced / untraced below 1.00: the "
+                 "machine's noise is larger than the trace's cost, so these "
+                 "figures measure nothing; rerun on a quiet machine")
 
 
 if __name__ == "__main__":

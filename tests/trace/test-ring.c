@@ -99,6 +99,8 @@ static bool produce_pf(CloakRingProducer *p, uint64_t n)
     f->error_code = 6;
     f->cpl = 3;
     memset(f->pad, 0, sizeof(f->pad));
+    memset(&f->task, 0, sizeof(*f) - offsetof(struct cloak_trace_page_fault,
+                                              task));
     cloak_ring_commit(p, &f->hdr, sizeof(*f));
     return true;
 }
@@ -617,8 +619,8 @@ static bool test_corrupt_files(void)
           err ? err->message : "accepted");
     ct_file_close(f);
     g_clear_error(&err);
-    r->size = 64;
-    r = (void *)((uint8_t *)r + 64);
+    r->size = sizeof(struct cloak_trace_page_fault);
+    r = (void *)((uint8_t *)r + sizeof(struct cloak_trace_page_fault));
     ((struct cloak_trace_path *)((uint8_t *)r +
         sizeof(struct cloak_trace_syscall_enter)))->len = 200;
     f = ct_file_open(t.path, false, false, &err);

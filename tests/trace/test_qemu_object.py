@@ -124,6 +124,49 @@ class ObjectOptionsTest(unittest.TestCase):
         # killed: the header still says RUNNING, but its pid is gone
         self.test_good_object_creates_ring(stale=True)
 
+    def test_bad_os_profile(self):
+        self.refused("path=%s,os-profile=%s/none" % (self.ring, self.dir),
+                     "'os-profile'", "none")
+        bad = os.path.join(self.dir, "bad.profile")
+        with open(tl.guest_os_profile()) as f:
+            text = f.read()
+        with open(bad, "w") as f:
+            f.write(text.replace("task_struct.tgid=", "task_struct.tgidx="))
+        self.refused("path=%s,os-profile=%s" % (self.ring, bad),
+                     "'os-profile'", "task_struct.tgidx", "unknown key")
+        self.assertFalse(os.path.exists(self.ring))
+
+    def test_os_profile_needs_linux(self):
+        self.refused("path=%s,os-profile=%s,guest-os=windows" % (
+            self.ring, tl.guest_os_profile()), "'os-profile'", "windows")
+        self.refused("path=%s,guest-os=beos" % self.ring, "guest-os", "beos")
+
+    def test_header_names_the_profiled_kernel(self):
+        p = subprocess.Popen(
+            [tl.QEMU_BIN] + tl.FIRMWARE + [
+                "-machine", "q35", "-display", "none", "-nodefaults", "-S",
+                "-object", "cloak-trace,id=t0,path=%s,os-profile=%s" % (
+                    self.ring, tl.guest_os_profile())],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for _ in range(200):
+                if os.path.exists(self.ring):
+                    break
+                time.sleep(0.05)
+            with open(self.ring, "rb") as f:
+                h = f.read(4096)
+            guest_os, attribution = struct.unpack_from("<II", h, 120)
+            kernel = h[128:272].rstrip(b"\0").decode()
+            with open(tl.guest_os_profile()) as f:
+                prof = dict(l.split("=", 1) for l in f.read().splitlines()
+                            if "=" in l)
+            self.assertEqual((guest_os, attribution), (0, 1))  # linux, pending
+            self.assertEqual(kernel, "%s %s" % (prof["release"],
+                                                prof["version"]))
+        finally:
+            p.kill()
+            p.communicate()
+
     def test_good_object_creates_ring(self, stale=False):
         """A new ring, or (stale) one in place of a killed QEMU's."""
         proc = subprocess.Popen(
@@ -148,7 +191,7 @@ class ObjectOptionsTest(unittest.TestCase):
             magic, abi, layout, hsize, ctlsize, nr, align, ring_size = h[:8]
             self.assertEqual(magic, 0x31454341525443)
             self.assertEqual((abi, hsize, ctlsize, nr, align, ring_size),
-                             (1, 4096, 128, 3, 8, 65536))
+                             (2, 4096, 128, 3, 8, 65536))
             self.assertEqual(h[10], st.st_size)          # file_size
             self.assertEqual(h[11], 2)                   # events: pagefault
             self.assertEqual(h[12] & 1, 1)               # F_BLOCK

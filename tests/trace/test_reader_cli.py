@@ -1,6 +1,8 @@
 """cloak-trace (the reader) on ring files written here byte by byte from the
 ABI in trace-plugins/cloak-trace-abi.h: JSON fields, the text view,
-filters, the summary, and clear errors for broken files."""
+filters, the summary, and clear errors for broken files.  ReaderTest
+writes version-1 files (which readers keep reading); ReaderV2Test
+version-2 ones, whose records name the guest task."""
 
 import json
 import os
@@ -48,13 +50,55 @@ def lost(seq, ts, vcpu, first, last):
                                                 first, last))
 
 
-def ring_file(path, rings, next_seq=None, state=3, pid=0):
+RF_TASK, RF_CODE32 = 1 << 15, 1 << 14
+
+
+def task(tgid, tid, ppid, comm):
+    return struct.pack("<IIII16s", tgid, tid, ppid, 0, comm.encode())
+
+
+def enter2(seq, ts, vcpu, nr, args, who, paths=()):
+    """A version-2 entry: the version-1 one with the task block."""
+    r = bytearray(enter(seq, ts, vcpu, nr, args, paths=()))
+    r[:4] = struct.pack("<I", len(r) + 32 + sum(
+        8 + len(t) + (-len(t) % 8) for _, t, _ in paths))
+    r[6:8] = struct.pack("<H", RF_TASK | (1 if paths else 0))
+    r[32 + 90] = len(paths)               # npaths
+    r += task(*who)
+    for arg, text, flags in paths:
+        data = text.encode()
+        r += struct.pack("<BBHI", arg, flags, len(data), 0)
+        r += data + b"\0" * (-len(data) % 8)
+    return bytes(r)
+
+
+def exit2(seq, ts, vcpu, nr, ret, enter_seq, who):
+    r = bytearray(exit_(seq, ts, vcpu, nr, ret, enter_seq))
+    r[:4] = struct.pack("<I", len(r) + 32)
+    r[6:8] = struct.pack("<H", RF_TASK)
+    return bytes(r + task(*who))
+
+
+def fault2(seq, ts, vcpu, cr2, who, insn=b"", flags=RF_TASK):
+    r = bytearray(fault(seq, ts, vcpu, cr2))
+    r[:4] = struct.pack("<I", len(r) + 32 + 24)
+    r[6:8] = struct.pack("<H", flags)
+    return bytes(r + (task(*who) if who else bytes(32)) +
+                 struct.pack("<B7x16s", len(insn), insn))
+
+
+def ring_file(path, rings, next_seq=None, state=3, pid=0, version=1,
+              guest_os=0, attribution=0, profile_kernel="", guest_kernel=""):
     nr = len(rings)
     data_offset = (4096 + nr * 128 + 4095) & ~4095
     size = data_offset + nr * RING
-    hdr = struct.pack("<QIIIIIIQQQQIIIIQQII8H", MAGIC, 1, 1, 4096, 128, nr, 8,
-                      RING, 4096, data_offset, size, 3, 2, 1, 256, 0, 0,
-                      state, pid, 0, 8, 56, 128, 88, 64, 0, 0)
+    sizes = (128, 88, 64) if version == 1 else (160, 120, 120)
+    hdr = struct.pack("<QIIIIIIQQQQIIIIQQII8H", MAGIC, version, version, 4096,
+                      128, nr, 8, RING, 4096, data_offset, size, 3, 2, 1, 256,
+                      0, 0, state, pid, 0, 8, 56, *sizes, 0, 0)
+    if version == 2:
+        hdr += struct.pack("<II144s144s", guest_os, attribution,
+                           profile_kernel.encode(), guest_kernel.encode())
     buf = bytearray(size)
     buf[:len(hdr)] = hdr
     for i, records in enumerate(rings):
@@ -237,6 +281,126 @@ class ReaderTest(unittest.TestCase):
     def test_bad_vcpu(self):
         ring_file(self.path, [[fault(0, 1, 1, 0x1000)]])
         self.expect_error(["claims vCPU 1"])
+
+
+class ReaderV2Test(unittest.TestCase):
+    """Version-2 files: pid, tid, ppid and comm in every record; --pid,
+    --comm, --tree; the faulting instruction; the guest OS."""
+
+    SH = (40, 40, 1, "sh")
+    DMI = (41, 41, 40, "dmidecode")
+    DMI_T = (41, 42, 40, "dmidecode")
+
+    def setUp(self):
+        tl.require_built(self, guest=False, qemu=False)
+        self.dir = tempfile.mkdtemp(prefix="cloak-trace-cli2.")
+        self.path = os.path.join(self.dir, "r.ring")
+        self.write()
+
+    def tearDown(self):
+        for n in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, n))
+        os.rmdir(self.dir)
+
+    def write(self, **kw):
+        # sh forks 41, which execs dmidecode, makes a thread 42 and faults
+        # on a store (48 89 10: mov [rax], rdx), then exits.
+        ring_file(self.path, [
+            [enter2(0, 100, 0, 57, [0] * 6, self.SH),
+             exit2(1, 110, 0, 57, 41, 0, self.SH),
+             enter2(2, 120, 0, 59, [0x5000, 0, 0, 0, 0, 0],
+                    (41, 41, 40, "sh"), paths=[(0, "/usr/sbin/dmidecode", 0)]),
+             exit2(3, 130, 0, 59, 0, 2, self.DMI),
+             fault2(4, 140, 0, 0x7f0000001000, self.DMI,
+                    insn=bytes.fromhex("488910")),
+             enter2(5, 150, 0, 186, [0] * 6, self.DMI_T),
+             exit2(6, 160, 0, 186, 42, 5, self.DMI_T),
+             enter2(7, 170, 0, 231, [0] * 6, self.DMI),
+             fault2(8, 180, 0, 0x1000, None, flags=0)]],
+            **dict(dict(version=2, attribution=2,
+                        profile_kernel="6.1.0-57-amd64 #1 SMP"), **kw))
+
+    def events(self, *args, rc=0):
+        p = subprocess.run([tl.READER, "--peek"] + list(args) + [self.path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, rc, p.stderr)
+        return p.stdout.decode(), p.stderr.decode()
+
+    def test_task_fields(self):
+        ev = [json.loads(l) for l in self.events()[0].splitlines()]
+        self.assertEqual([(e.get("pid"), e.get("tid"), e.get("comm"))
+                          for e in ev],
+                         [(40, 40, "sh"), (40, 40, "sh"), (41, 41, "sh"),
+                          (41, 41, "dmidecode"), (41, 41, "dmidecode"),
+                          (41, 42, "dmidecode"), (41, 42, "dmidecode"),
+                          (41, 41, "dmidecode"), (None, None, None)])
+        self.assertEqual(ev[3]["ppid"], 40)
+        self.assertEqual((ev[4]["insn"], ev[4]["insn_bytes"]),
+                         ("mov qword ptr [rax], rdx", "488910"))
+        self.assertNotIn("insn", ev[8])
+
+    def test_filters(self):
+        ev = [json.loads(l) for l in self.events("--pid", "42")[0].splitlines()]
+        self.assertEqual({e["tid"] for e in ev}, {42})
+        ev = [json.loads(l) for l in self.events("--pid", "41")[0].splitlines()]
+        self.assertEqual(len(ev), 6)
+        ev = [json.loads(l) for l in
+              self.events("--comm", "sh,init")[0].splitlines()]
+        self.assertEqual(len(ev), 3)
+
+    def test_text_view(self):
+        out, _ = self.events("-o", "text")
+        self.assertIn("[pid 40 sh] fork(", out)
+        self.assertIn("[pid 41/42 dmidecode] gettid(", out)
+        self.assertIn('execve("/usr/sbin/dmidecode"', out)
+        self.assertIn(": mov qword ptr [rax], rdx ---", out)
+
+    def test_tree(self):
+        out, _ = self.events("--tree", "-o", "text")
+        lines = out.splitlines()
+        self.assertTrue(lines[0].startswith("40 sh [?] 0.000000"), out)
+        self.assertRegex(lines[1], r"^    `-- 41 dmidecode "
+                         r"\[/usr/sbin/dmidecode\] 0\.000000-0\.000000 3 "
+                         r"syscalls, 1 page faults, 2 threads$")
+        procs = [json.loads(l) for l in self.events("--tree")[0].splitlines()]
+        self.assertEqual([(p["pid"], p["ppid"], p["depth"], p["exec"])
+                          for p in procs],
+                         [(40, 1, 0, None), (41, 40, 1,
+                                             "/usr/sbin/dmidecode")])
+        self.assertEqual(procs[1]["exit_ts"], 170)
+
+    def test_windows_guest_has_no_names(self):
+        self.write(guest_os=1)
+        ev = [json.loads(l) for l in self.events()[0].splitlines()]
+        self.assertEqual({e.get("name") for e in ev}, {None})
+        out, err = self.events("-s", "getpid", rc=2)
+        self.assertIn("not a Linux guest", err)
+        self.assertIn("syscall_57(", self.events("-o", "text")[0])
+
+    def test_refused_attribution(self):
+        self.write(attribution=3, guest_kernel="6.12.0-1-amd64 #1 SMP")
+        _, err = self.events()
+        self.assertIn("the OS profile is for kernel '6.1.0-57-amd64 #1 SMP' "
+                      "but the guest runs '6.12.0-1-amd64 #1 SMP'", err)
+
+    def test_no_attribution_refuses_tree(self):
+        self.write()
+        ring_file(self.path, [[fault(0, 1, 0, 0x1000)]])   # version 1
+        for opt in (["--tree"], ["--pid", "1"], ["--comm", "sh"]):
+            _, err = self.events(*opt, rc=2)
+            self.assertIn("os-profile", err)
+
+    def test_bad_insn_len(self):
+        ring_file(self.path, [[fault2(0, 1, 0, 0x1000, self.SH,
+                                      insn=bytes(16))]], version=2)
+        with open(self.path, "r+b") as f:
+            data = bytearray(f.read())
+            off = 8192 + 32 + 32 + 32      # record, v1 fields, task
+            self.assertEqual(data[off], 16)
+            f.seek(off)
+            f.write(b"\x11")
+        _, err = self.events(rc=1)
+        self.assertIn("17 instruction bytes", err)
 
 
 if __name__ == "__main__":

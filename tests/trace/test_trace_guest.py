@@ -52,7 +52,7 @@ class TraceGuestTest(unittest.TestCase):
     def boot_tracetest(self, smp):
         with tl.Guest(smp=smp, run="tracetest",
                       trace_opts=",size=16M,paths=on,events=syscall:pagefault"
-                      ) as g:
+                      ",os-profile=" + tl.guest_os_profile()) as g:
             rc = g.run()
             console = g.console_text()
             self.assertEqual(rc, 0, g.qemu_output)
@@ -132,6 +132,10 @@ class TraceGuestTest(unittest.TestCase):
             self.assertEqual(hexval(f["cr2"]), base + i * 4096 + 8 * i)
             self.assertEqual(f["error_code"] & 0x7, 0x6)   # user write, !P
             self.assertEqual(f["cpl"], 3)
+            # The program's own store, disassembled from the copied bytes:
+            # a byte written to memory (map[...] = 1).
+            self.assertRegex(f.get("insn") or "",
+                             r"^mov byte ptr \[[^\]]+\], ", f)
         _, enter, exit_ = call("open", -2)
         self.assertEqual(exit_["errno"], "ENOENT")
         self.assertEqual(enter["paths"][0]["path"], p["missing"])
@@ -143,11 +147,18 @@ class TraceGuestTest(unittest.TestCase):
         self.assertFalse([e for e in events if e["type"] == "syscall_exit"
                           and e["enter_seq"] == enter["seq"]
                           and e["enter_vcpu"] == enter["vcpu"]])
+        # (By pid: /init's awk writes the same 31-byte line later.)
         child_writes = [e for e in events if e["type"] == "syscall_enter"
                         and e["name"] == "write" and e["ts"] > enter["ts"]
                         and tl.cr3_page(e["cr3"]) != cr3
-                        and hexval(e["args"][2]) == 31]
+                        and hexval(e["args"][2]) == 31
+                        and e.get("pid") == p["pid"]]
         self.assertTrue(child_writes, "no write from the exec'd image")
+        # os-profile: every event of the program names it, before and after
+        # the exec (same process, same pid), with the pid getpid returned.
+        for e in seq + child_writes:
+            self.assertEqual((e.get("pid"), e.get("tid"), e.get("comm")),
+                             (p["pid"], p["pid"], "tracetest"), e)
         # Per-vCPU order: seq increases with time on every ring.
         for v in range(smp):
             ring = [e for e in events if e["vcpu"] == v]

@@ -12,6 +12,7 @@
 
 #include "ring-reader.h"
 #include "format.h"
+#include "profile-gen.h"
 #include <json-glib/json-glib.h>
 
 enum { FMT_JSON, FMT_TEXT, FMT_NONE };
@@ -25,7 +26,20 @@ typedef struct Filters {
     GArray *syscalls;       /* pairs (abi, nr) as uint64 abi<<32|nr */
     GArray *cr3s;           /* page-aligned CR3 values */
     GArray *vcpus;
+    GArray *pids;           /* tgid or tid */
+    char **comms;
 } Filters;
+
+/* One guest process of the --tree view, by tgid. */
+typedef struct Proc {
+    uint32_t tgid;
+    uint32_t ppid;          /* first parent seen: the one that made it */
+    char *comm;             /* last seen */
+    char *exec;             /* path of the last successful execve */
+    uint64_t first_ts, last_ts, exit_ts;
+    uint64_t syscalls, faults;
+    GHashTable *tids;
+} Proc;
 
 typedef struct Stats {
     GHashTable *per_syscall;    /* name -> count of entries */
@@ -50,6 +64,10 @@ typedef struct Reader {
     CtEvent *next;          /* one look-ahead event per ring */
     bool *have_next;
     uint64_t *tail_before_next; /* read position before the look-ahead */
+    bool tree;
+    GHashTable *procs;      /* tgid -> Proc */
+    GHashTable *exec_paths; /* tid -> PendingExec */
+    bool refusal_reported;
 } Reader;
 
 static volatile sig_atomic_t stop_requested;
@@ -154,7 +172,259 @@ static bool wanted(Reader *rd, const CtEvent *ev)
     if (key && !in_list(f->syscalls, key)) {
         return false;
     }
+    if ((f->pids->len || f->comms) && ev->hdr.type != CLOAK_TRACE_REC_LOST) {
+        const struct cloak_trace_task *t = ct_event_task(ev);
+
+        if (!t) {
+            return false;
+        }
+        if (f->pids->len && !in_list(f->pids, t->tgid) &&
+            !in_list(f->pids, t->tid)) {
+            return false;
+        }
+        if (f->comms) {
+            g_autofree char *comm = ct_comm_text(t);
+
+            if (!g_strv_contains((const char *const *)f->comms, comm)) {
+                return false;
+            }
+        }
+    }
     return true;
+}
+
+static void proc_free(gpointer p)
+{
+    Proc *pr = p;
+
+    g_free(pr->comm);
+    g_free(pr->exec);
+    g_hash_table_destroy(pr->tids);
+    g_free(pr);
+}
+
+/* An execve of thread tid whose outcome is not known yet. */
+typedef struct PendingExec {
+    uint32_t vcpu;
+    uint64_t seq;
+    char *path;             /* NULL if it was not captured (paths=off) */
+} PendingExec;
+
+static void pending_exec_free(gpointer p)
+{
+    PendingExec *pe = p;
+
+    g_free(pe->path);
+    g_free(pe);
+}
+
+/*
+ * A failed execve returns (-errno) to the image that called it; a
+ * successful one never does, the new image runs on.  So the next event of
+ * the same thread settles it: that execve's return, or anything else.
+ */
+static void exec_outcome(Reader *rd, Proc *pr, uint32_t tid,
+                         const CtEvent *ev)
+{
+    PendingExec *pe = g_hash_table_lookup(rd->exec_paths,
+                                          GUINT_TO_POINTER(tid));
+    bool failed;
+
+    if (!pe) {
+        return;
+    }
+    failed = ev->hdr.type == CLOAK_TRACE_REC_SYSCALL_EXIT &&
+             ev->u.exit.enter_vcpu == pe->vcpu &&
+             ev->u.exit.enter_seq == pe->seq && ev->u.exit.ret != 0;
+    if (!failed) {
+        g_free(pr->exec);
+        pr->exec = g_strdup(pe->path ? pe->path : "?");
+    }
+    g_hash_table_remove(rd->exec_paths, GUINT_TO_POINTER(tid));
+}
+
+/* --tree: what this event says about its process. */
+static void track(Reader *rd, const CtEvent *ev)
+{
+    const struct cloak_trace_task *t = ct_event_task(ev);
+    Proc *pr;
+    const char *name = NULL;
+
+    if (!t) {
+        return;
+    }
+    pr = g_hash_table_lookup(rd->procs, GUINT_TO_POINTER(t->tgid));
+    if (!pr) {
+        pr = g_new0(Proc, 1);
+        pr->tgid = t->tgid;
+        pr->ppid = t->ppid;
+        pr->first_ts = ev->hdr.ts_ns;
+        pr->tids = g_hash_table_new(NULL, NULL);
+        g_hash_table_insert(rd->procs, GUINT_TO_POINTER(t->tgid), pr);
+    }
+    g_free(pr->comm);
+    pr->comm = ct_comm_text(t);
+    pr->last_ts = MAX(pr->last_ts, ev->hdr.ts_ns);
+    g_hash_table_add(pr->tids, GUINT_TO_POINTER(t->tid));
+    exec_outcome(rd, pr, t->tid, ev);
+    switch (ev->hdr.type) {
+    case CLOAK_TRACE_REC_SYSCALL_ENTER:
+        pr->syscalls++;
+        name = ct_syscall_name(ev->u.enter.abi, ev->u.enter.nr);
+        if (name && !strcmp(name, "exit_group")) {
+            pr->exit_ts = ev->hdr.ts_ns;
+        }
+        if (name && g_str_has_prefix(name, "execve")) {
+            unsigned arg = !strcmp(name, "execveat");
+            PendingExec *pe = g_new0(PendingExec, 1);
+
+            pe->vcpu = ev->hdr.vcpu;
+            pe->seq = ev->hdr.seq;
+            for (unsigned i = 0; i < ev->npaths; i++) {
+                if (ev->paths[i].arg == arg &&
+                    !(ev->paths[i].flags & CLOAK_TRACE_PATH_UNREADABLE)) {
+                    pe->path = g_strdup(ev->paths[i].data);
+                }
+            }
+            g_hash_table_insert(rd->exec_paths, GUINT_TO_POINTER(t->tid), pe);
+        }
+        break;
+    case CLOAK_TRACE_REC_PAGE_FAULT:
+        pr->faults++;
+        break;
+    }
+}
+
+static gint by_start(gconstpointer a, gconstpointer b)
+{
+    const Proc *pa = *(Proc **)a, *pb = *(Proc **)b;
+
+    return pa->first_ts < pb->first_ts ? -1 : pa->first_ts > pb->first_ts;
+}
+
+static void print_proc(Reader *rd, GPtrArray *all, Proc *pr, int depth,
+                       GString *out)
+{
+    bool json = rd->format == FMT_JSON;
+    guint i;
+
+    if (json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *text = NULL;
+
+        json_builder_begin_object(b);
+#define M_INT(k, v) do { \
+        json_builder_set_member_name(b, k); \
+        json_builder_add_int_value(b, v); \
+    } while (0)
+#define M_STR(k, v) do { \
+        json_builder_set_member_name(b, k); \
+        if (v) { \
+            json_builder_add_string_value(b, v); \
+        } else { \
+            json_builder_add_null_value(b); \
+        } \
+    } while (0)
+        M_STR("type", "process");
+        M_INT("pid", pr->tgid);
+        M_INT("ppid", pr->ppid);
+        M_INT("depth", depth);
+        M_STR("comm", pr->comm);
+        M_STR("exec", pr->exec);
+        M_INT("first_ts", pr->first_ts);
+        M_INT("last_ts", pr->last_ts);
+        json_builder_set_member_name(b, "exit_ts");
+        if (pr->exit_ts) {
+            json_builder_add_int_value(b, pr->exit_ts);
+        } else {
+            json_builder_add_null_value(b);
+        }
+        M_INT("syscalls", pr->syscalls);
+        M_INT("page_faults", pr->faults);
+        M_INT("threads", g_hash_table_size(pr->tids));
+#undef M_INT
+#undef M_STR
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        json_generator_set_root(gen, root);
+        text = json_generator_to_data(gen, NULL);
+        g_string_append_printf(out, "%s\n", text);
+    } else {
+        g_string_append_printf(out, "%*s%s%u %s [%s] %.6f-", depth * 4, "",
+                               depth ? "`-- " : "", pr->tgid, pr->comm,
+                               pr->exec ? pr->exec : "?",
+                               pr->first_ts / 1e9);
+        if (pr->exit_ts) {
+            g_string_append_printf(out, "%.6f", pr->exit_ts / 1e9);
+        } else {
+            g_string_append(out, "(running)");
+        }
+        g_string_append_printf(out, " %" G_GUINT64_FORMAT " syscalls, %"
+                               G_GUINT64_FORMAT " page faults, %u thread%s\n",
+                               pr->syscalls, pr->faults,
+                               g_hash_table_size(pr->tids),
+                               g_hash_table_size(pr->tids) == 1 ? "" : "s");
+    }
+    for (i = 0; i < all->len; i++) {
+        Proc *c = g_ptr_array_index(all, i);
+
+        if (c->ppid == pr->tgid && c != pr) {
+            print_proc(rd, all, c, depth + 1, out);
+        }
+    }
+}
+
+static void print_tree(Reader *rd)
+{
+    g_autoptr(GPtrArray) all = g_ptr_array_new();
+    g_autoptr(GString) out = g_string_new(NULL);
+    GHashTableIter it;
+    gpointer v;
+    guint i;
+
+    g_hash_table_iter_init(&it, rd->procs);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        g_ptr_array_add(all, v);
+    }
+    g_ptr_array_sort(all, by_start);
+    for (i = 0; i < all->len; i++) {
+        Proc *pr = g_ptr_array_index(all, i);
+
+        /* Roots: the parent made no event, or it is its own (pid 0's). */
+        if (pr->ppid == pr->tgid ||
+            !g_hash_table_contains(rd->procs, GUINT_TO_POINTER(pr->ppid))) {
+            print_proc(rd, all, pr, 0, out);
+        }
+    }
+    fwrite(out->str, 1, out->len, stdout);
+}
+
+/* Once: the producer found the guest running another kernel. */
+static void report_refusal(Reader *rd)
+{
+    const struct cloak_trace_header *h = (const void *)rd->file->map;
+    char want[CLOAK_TRACE_KERNEL_MAX], got[CLOAK_TRACE_KERNEL_MAX];
+
+    if (rd->refusal_reported || rd->file->h.abi_version < 2 ||
+        __atomic_load_n(&h->attribution, __ATOMIC_ACQUIRE) !=
+        CLOAK_TRACE_ATTR_REFUSED) {
+        return;
+    }
+    rd->refusal_reported = true;
+    memcpy(want, h->profile_kernel, sizeof(want));
+    memcpy(got, h->guest_kernel, sizeof(got));
+    want[sizeof(want) - 1] = got[sizeof(got) - 1] = 0;
+    for (char *c = want; *c; c++) {
+        *c = g_ascii_isprint(*c) ? *c : '?';
+    }
+    for (char *c = got; *c; c++) {
+        *c = g_ascii_isprint(*c) ? *c : '?';
+    }
+    fprintf(stderr, "cloak-trace: warning: no process attribution: the OS "
+            "profile is for kernel '%s' but the guest runs '%s'\n", want,
+            got);
 }
 
 static void flush_pending(Reader *rd, uint32_t v, const char *suffix)
@@ -437,7 +707,9 @@ static int run(Reader *rd)
             idle = 0;
             if (wanted(rd, ev)) {
                 account(rd, ev);
-                if (rd->format == FMT_JSON) {
+                if (rd->tree) {
+                    track(rd, ev);
+                } else if (rd->format == FMT_JSON) {
                     ct_format_json(ev, rd->out);
                 } else if (rd->format == FMT_TEXT) {
                     emit_text(rd, ev);
@@ -500,7 +772,11 @@ static int run(Reader *rd)
         }
     }
     write_out(rd);
+    if (rd->tree) {
+        print_tree(rd);
+    }
     fflush(stdout);
+    report_refusal(rd);
     if (rd->summary) {
         print_summary(rd);
     }
@@ -522,9 +798,11 @@ bad:
 int main(int argc, char **argv)
 {
     g_autofree char *format = NULL, *types = NULL, *cr3 = NULL;
-    g_autofree char *vcpu = NULL;
+    g_autofree char *vcpu = NULL, *pid = NULL, *comm = NULL;
     g_auto(GStrv) syscalls = NULL, files = NULL;
     gboolean follow = FALSE, summary = FALSE, peek = FALSE, from_now = FALSE;
+    gboolean tree = FALSE;
+    bool syscall_names = false;
     gint64 count = -1;
     GOptionEntry entries[] = {
         { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow,
@@ -541,6 +819,14 @@ int main(int argc, char **argv)
           "Only these address spaces (hex CR3, low 12 bits ignored)", "LIST" },
         { "vcpu", 0, 0, G_OPTION_ARG_STRING, &vcpu,
           "Only these vCPUs", "LIST" },
+        { "pid", 'p', 0, G_OPTION_ARG_STRING, &pid,
+          "Only these guest processes or threads (needs os-profile)",
+          "LIST" },
+        { "comm", 'c', 0, G_OPTION_ARG_STRING, &comm,
+          "Only these guest command names (needs os-profile)", "LIST" },
+        { "tree", 0, 0, G_OPTION_ARG_NONE, &tree,
+          "Print the guest's process tree (exec path, lifetime, event "
+          "counts) instead of the events (needs os-profile)", NULL },
         { "summary", 'S', 0, G_OPTION_ARG_NONE, &summary,
           "Print counts per syscall, rate and lost records at the end "
           "(text on stdout with --format=text, else JSON on stderr)", NULL },
@@ -563,6 +849,9 @@ int main(int argc, char **argv)
     char **p;
     int rc;
 
+    if (argc > 1 && !strcmp(argv[1], "profile")) {
+        return ct_profile_main(argc - 1, argv + 1);
+    }
     g_option_context_set_summary(ctx,
         "Reads the shared-memory ring that QEMU's -object cloak-trace writes\n"
         "(live or finished) and prints every guest syscall entry, return and\n"
@@ -613,6 +902,10 @@ int main(int argc, char **argv)
     rd.filt.syscalls = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     rd.filt.cr3s = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     rd.filt.vcpus = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    rd.filt.pids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    if (comm) {
+        rd.filt.comms = g_strsplit(comm, ",", -1);
+    }
     for (p = syscalls; p && *p; p++) {
         g_auto(GStrv) names = g_strsplit(*p, ",", -1);
         char **q;
@@ -631,6 +924,7 @@ int main(int argc, char **argv)
                 }
             } else {
                 nr = ct_syscall_number(*q, &abi);
+                syscall_names = true;
             }
             if (nr < 0) {
                 fprintf(stderr, "cloak-trace: --syscall: unknown syscall "
@@ -660,7 +954,8 @@ int main(int argc, char **argv)
         }
     }
     if ((cr3 && !parse_list("cr3", cr3, rd.filt.cr3s, true, &err)) ||
-        (vcpu && !parse_list("vcpu", vcpu, rd.filt.vcpus, false, &err))) {
+        (vcpu && !parse_list("vcpu", vcpu, rd.filt.vcpus, false, &err)) ||
+        (pid && !parse_list("pid", pid, rd.filt.pids, false, &err))) {
         fprintf(stderr, "cloak-trace: %s\n", err->message);
         return 2;
     }
@@ -680,6 +975,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "cloak-trace: error: %s\n", err->message);
         return 1;
     }
+    ct_format_set_guest_os(rd.file->h.guest_os);
+    if (syscall_names && rd.file->h.guest_os != CLOAK_TRACE_OS_LINUX) {
+        fprintf(stderr, "cloak-trace: --syscall: %s is not a Linux guest's "
+                "trace, so its calls have no names here; give numbers\n",
+                files[0]);
+        ct_file_close(rd.file);
+        return 2;
+    }
+    rd.tree = tree;
+    if ((tree || pid || comm) &&
+        (rd.file->h.abi_version < 2 ||
+         rd.file->h.attribution == CLOAK_TRACE_ATTR_OFF)) {
+        fprintf(stderr, "cloak-trace: --tree, --pid and --comm need events "
+                "that name their process, and %s has none (start QEMU's "
+                "cloak-trace with os-profile=FILE; see cloak-trace "
+                "profile)\n", files[0]);
+        ct_file_close(rd.file);
+        return 2;
+    }
+    rd.procs = g_hash_table_new_full(NULL, NULL, NULL, proc_free);
+    rd.exec_paths = g_hash_table_new_full(NULL, NULL, NULL,
+                                          pending_exec_free);
     rd.out = g_string_sized_new(1 << 17);
     rd.pending = g_new0(GString *, rd.file->h.nr_rings);
     rd.pending_seq = g_new0(uint64_t, rd.file->h.nr_rings);
@@ -712,5 +1029,9 @@ int main(int argc, char **argv)
     g_array_free(rd.filt.syscalls, TRUE);
     g_array_free(rd.filt.cr3s, TRUE);
     g_array_free(rd.filt.vcpus, TRUE);
+    g_array_free(rd.filt.pids, TRUE);
+    g_strfreev(rd.filt.comms);
+    g_hash_table_destroy(rd.procs);
+    g_hash_table_destroy(rd.exec_paths);
     return rc;
 }

@@ -4,13 +4,25 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
+#include <capstone/capstone.h>
 #include <json-glib/json-glib.h>
 
 #include "format.h"
 #include "cloak-syscall-table.h"
 
+/* Only a Linux guest's numbers are named from Linux's tables. */
+static uint32_t guest_os = CLOAK_TRACE_OS_LINUX;
+
+void ct_format_set_guest_os(uint32_t os)
+{
+    guest_os = os;
+}
+
 const char *ct_syscall_name(uint8_t abi, uint64_t nr)
 {
+    if (guest_os != CLOAK_TRACE_OS_LINUX) {
+        return NULL;
+    }
     if (abi == CLOAK_TRACE_ABI_X86_64 && nr < CLOAK_SYSCALL_COUNT_X86_64) {
         return cloak_syscalls_x86_64[nr].name;
     }
@@ -113,13 +125,78 @@ static char *path_text(const CtPath *p, bool *escaped)
     return g_string_free(s, FALSE);
 }
 
+const struct cloak_trace_task *ct_event_task(const CtEvent *ev)
+{
+    if (!(ev->hdr.flags & CLOAK_TRACE_RF_TASK)) {
+        return NULL;
+    }
+    switch (ev->hdr.type) {
+    case CLOAK_TRACE_REC_SYSCALL_ENTER: return &ev->u.enter.task;
+    case CLOAK_TRACE_REC_SYSCALL_EXIT: return &ev->u.exit.task;
+    case CLOAK_TRACE_REC_PAGE_FAULT: return &ev->u.pf.task;
+    default: return NULL;
+    }
+}
+
+char *ct_comm_text(const struct cloak_trace_task *t)
+{
+    CtPath p = { .len = strnlen(t->comm, sizeof(t->comm)) };
+    bool escaped;
+
+    memcpy(p.data, t->comm, p.len);
+    return path_text(&p, &escaped);
+}
+
 static void add_common(JsonBuilder *b, const CtEvent *ev, const char *type)
 {
+    const struct cloak_trace_task *t = ct_event_task(ev);
+
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b, type);
     add_int(b, "vcpu", ev->hdr.vcpu);
     add_int(b, "seq", ev->hdr.seq);
     add_int(b, "ts", ev->hdr.ts_ns);
+    if (t) {
+        g_autofree char *comm = ct_comm_text(t);
+
+        add_int(b, "pid", t->tgid);
+        add_int(b, "tid", t->tid);
+        add_int(b, "ppid", t->ppid);
+        json_builder_set_member_name(b, "comm");
+        json_builder_add_string_value(b, comm);
+    }
+}
+
+/*
+ * The first instruction in the fault's bytes, Intel syntax, or NULL when
+ * they hold none.  Decoded as 64-bit code unless the record says 32.
+ */
+char *ct_format_insn(const struct cloak_trace_page_fault *f, bool code32)
+{
+    static csh handle[2];
+    static bool opened[2], failed[2];
+    cs_insn *insn;
+    char *text = NULL;
+    int m = code32;
+
+    if (!f->insn_len || f->insn_len > sizeof(f->insn)) {
+        return NULL;
+    }
+    if (!opened[m] && !failed[m]) {
+        failed[m] = cs_open(CS_ARCH_X86, code32 ? CS_MODE_32 : CS_MODE_64,
+                            &handle[m]) != CS_ERR_OK;
+        opened[m] = !failed[m];
+    }
+    if (!opened[m]) {
+        return NULL;
+    }
+    if (cs_disasm(handle[m], f->insn, f->insn_len, f->rip, 1, &insn) == 1) {
+        text = *insn->op_str ? g_strdup_printf("%s %s", insn->mnemonic,
+                                               insn->op_str)
+                             : g_strdup(insn->mnemonic);
+        cs_free(insn, 1);
+    }
+    return text;
 }
 
 static void add_name(JsonBuilder *b, uint8_t abi, uint64_t nr)
@@ -242,6 +319,23 @@ void ct_format_json(const CtEvent *ev, GString *out)
         json_builder_end_object(b);
         add_hex(b, "rip", f->rip);
         add_int(b, "cpl", f->cpl);
+        if (f->insn_len) {
+            g_autofree char *insn =
+                ct_format_insn(f, ev->hdr.flags & CLOAK_TRACE_RF_CODE32);
+            g_autoptr(GString) hex = g_string_new(NULL);
+
+            for (i = 0; i < f->insn_len; i++) {
+                g_string_append_printf(hex, "%02x", f->insn[i]);
+            }
+            json_builder_set_member_name(b, "insn_bytes");
+            json_builder_add_string_value(b, hex->str);
+            json_builder_set_member_name(b, "insn");
+            if (insn) {
+                json_builder_add_string_value(b, insn);
+            } else {
+                json_builder_add_null_value(b);
+            }
+        }
         break;
     }
     case CLOAK_TRACE_REC_LOST:
@@ -261,7 +355,22 @@ void ct_format_json(const CtEvent *ev, GString *out)
 
 void ct_format_prefix(const CtEvent *ev, GString *out)
 {
+    const struct cloak_trace_task *t = ct_event_task(ev);
     uint64_t cr3 = 0;
+
+    if (t) {
+        g_autofree char *comm = ct_comm_text(t);
+
+        g_string_append_printf(out, "[vcpu %u %" G_GUINT64_FORMAT ".%09"
+                               G_GUINT64_FORMAT "] [pid %u", ev->hdr.vcpu,
+                               ev->hdr.ts_ns / 1000000000,
+                               ev->hdr.ts_ns % 1000000000, t->tgid);
+        if (t->tid != t->tgid) {
+            g_string_append_printf(out, "/%u", t->tid);
+        }
+        g_string_append_printf(out, " %s] ", comm);
+        return;
+    }
 
     switch (ev->hdr.type) {
     case CLOAK_TRACE_REC_SYSCALL_ENTER: cr3 = ev->u.enter.cr3; break;
@@ -334,14 +443,21 @@ void ct_format_other(const CtEvent *ev, GString *out)
     if (ev->hdr.type == CLOAK_TRACE_REC_PAGE_FAULT) {
         const struct cloak_trace_page_fault *f = &ev->u.pf;
 
+        g_autofree char *insn =
+            ct_format_insn(f, ev->hdr.flags & CLOAK_TRACE_RF_CODE32);
+
         g_string_append_printf(out, "--- page fault at 0x%" G_GINT64_MODIFIER
                                "x, rip 0x%" G_GINT64_MODIFIER "x, error 0x%x"
-                               " (%s %s %s), cpl %u ---\n", f->cr2, f->rip,
+                               " (%s %s %s), cpl %u", f->cr2, f->rip,
                                f->error_code,
                                f->error_code & 1 ? "protection" : "not-present",
                                f->error_code & 16 ? "fetch" :
                                f->error_code & 2 ? "write" : "read",
                                f->error_code & 4 ? "user" : "kernel", f->cpl);
+        if (insn) {
+            g_string_append_printf(out, ": %s", insn);
+        }
+        g_string_append(out, " ---\n");
     } else if (ev->hdr.type == CLOAK_TRACE_REC_LOST) {
         g_string_append_printf(out, "+++ lost %" G_GUINT64_FORMAT " events "
                                "(seq %" G_GUINT64_FORMAT "..%"

@@ -18,12 +18,23 @@ static bool is_pow2(uint64_t v)
     return v && !(v & (v - 1));
 }
 
-static const uint16_t expected_record_size[8] = {
-    [CLOAK_TRACE_REC_PAD] = 8,
-    [CLOAK_TRACE_REC_LOST] = sizeof(struct cloak_trace_lost),
-    [CLOAK_TRACE_REC_SYSCALL_ENTER] = sizeof(struct cloak_trace_syscall_enter),
-    [CLOAK_TRACE_REC_SYSCALL_EXIT] = sizeof(struct cloak_trace_syscall_exit),
-    [CLOAK_TRACE_REC_PAGE_FAULT] = sizeof(struct cloak_trace_page_fault),
+/* Record sizes by ABI version (index) and type. */
+static const uint16_t expected_record_size[3][8] = {
+    [1] = {
+        [CLOAK_TRACE_REC_PAD] = 8,
+        [CLOAK_TRACE_REC_LOST] = sizeof(struct cloak_trace_lost),
+        [CLOAK_TRACE_REC_SYSCALL_ENTER] = CLOAK_TRACE_V1_SYSCALL_ENTER_SIZE,
+        [CLOAK_TRACE_REC_SYSCALL_EXIT] = CLOAK_TRACE_V1_SYSCALL_EXIT_SIZE,
+        [CLOAK_TRACE_REC_PAGE_FAULT] = CLOAK_TRACE_V1_PAGE_FAULT_SIZE,
+    },
+    [2] = {
+        [CLOAK_TRACE_REC_PAD] = 8,
+        [CLOAK_TRACE_REC_LOST] = sizeof(struct cloak_trace_lost),
+        [CLOAK_TRACE_REC_SYSCALL_ENTER] =
+            sizeof(struct cloak_trace_syscall_enter),
+        [CLOAK_TRACE_REC_SYSCALL_EXIT] = sizeof(struct cloak_trace_syscall_exit),
+        [CLOAK_TRACE_REC_PAGE_FAULT] = sizeof(struct cloak_trace_page_fault),
+    },
 };
 
 bool ct_header_check(const struct cloak_trace_header *h, uint64_t real_size,
@@ -45,13 +56,13 @@ bool ct_header_check(const struct cloak_trace_header *h, uint64_t real_size,
         BAD("bad magic 0x%016" G_GINT64_MODIFIER "x: not a cloak-trace ring "
             "file", h->magic);
     }
-    if (h->abi_version != CLOAK_TRACE_ABI_VERSION) {
-        BAD("ABI version %u, this reader knows version %u", h->abi_version,
-            CLOAK_TRACE_ABI_VERSION);
+    if (h->abi_version < 1 || h->abi_version > CLOAK_TRACE_ABI_VERSION) {
+        BAD("ABI version %u, this reader knows versions 1 to %u",
+            h->abi_version, CLOAK_TRACE_ABI_VERSION);
     }
-    if (h->record_layout != CLOAK_TRACE_RECORD_LAYOUT) {
-        BAD("record layout %u, this reader knows layout %u",
-            h->record_layout, CLOAK_TRACE_RECORD_LAYOUT);
+    if (h->record_layout != h->abi_version) {
+        BAD("record layout %u does not belong to ABI version %u",
+            h->record_layout, h->abi_version);
     }
     if (h->header_size != sizeof(*h) ||
         h->ring_ctl_size != sizeof(struct cloak_trace_ring_ctl) ||
@@ -62,10 +73,17 @@ bool ct_header_check(const struct cloak_trace_header *h, uint64_t real_size,
             CLOAK_TRACE_RECORD_ALIGN);
     }
     for (i = 1; i <= CLOAK_TRACE_REC_MAX; i++) {
-        if (h->record_size[i] != expected_record_size[i]) {
-            BAD("record type %u has size %u in the header, %u in the ABI", i,
-                h->record_size[i], expected_record_size[i]);
+        if (h->record_size[i] != expected_record_size[h->abi_version][i]) {
+            BAD("record type %u has size %u in the header, %u in ABI "
+                "version %u", i, h->record_size[i],
+                expected_record_size[h->abi_version][i], h->abi_version);
         }
+    }
+    if (h->abi_version >= 2 &&
+        (h->guest_os > CLOAK_TRACE_OS_OTHER ||
+         h->attribution > CLOAK_TRACE_ATTR_REFUSED)) {
+        BAD("unknown guest OS %u or attribution state %u", h->guest_os,
+            h->attribution);
     }
     if (h->nr_rings == 0 || h->nr_rings > CLOAK_TRACE_MAX_RINGS) {
         BAD("nr_rings %u out of range 1..%d", h->nr_rings,
@@ -133,6 +151,7 @@ static bool ct_file_setup(CtFile *f, bool consume, bool from_now,
         r->size = f->h.ring_size;
         r->index = i;
         r->path_max = f->h.path_max;
+        r->record_size = expected_record_size[f->h.abi_version];
         r->consume = consume;
         head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
         tail = __atomic_load_n(&r->ctl->tail, __ATOMIC_RELAXED);
@@ -290,7 +309,7 @@ void ct_ring_release(CtRing *r)
 static bool decode_paths(CtRing *r, CtEvent *ev, const uint8_t *rec,
                          uint32_t size, GError **errp)
 {
-    uint32_t pos = sizeof(struct cloak_trace_syscall_enter);
+    uint32_t pos = r->record_size[CLOAK_TRACE_REC_SYSCALL_ENTER];
     unsigned i, npaths = ev->u.enter.npaths;
 
     if (npaths > CT_MAX_PATHS) {
@@ -435,20 +454,30 @@ int ct_ring_next(CtRing *r, CtEvent *ev, GError **errp)
      * used are the ones just validated, whatever the file says now.
      */
     ev->npaths = 0;
+    /* A version-1 record leaves the version-2 fields zero. */
+    memset(&ev->u, 0, sizeof(ev->u));
     switch (small.type) {
     case CLOAK_TRACE_REC_LOST:
     case CLOAK_TRACE_REC_SYSCALL_EXIT:
     case CLOAK_TRACE_REC_PAGE_FAULT:
-        if (size != expected_record_size[small.type]) {
+        if (size != r->record_size[small.type]) {
             goto bad_size;
         }
         memcpy(&ev->u, r->data + off, size);
+        if (small.type == CLOAK_TRACE_REC_PAGE_FAULT &&
+            ev->u.pf.insn_len > sizeof(ev->u.pf.insn)) {
+            g_set_error(errp, CT_ERROR, CT_ERROR_RECORD,
+                        "ring %u offset %" G_GUINT64_FORMAT ": page fault "
+                        "with %u instruction bytes (max 16)", r->index, off,
+                        ev->u.pf.insn_len);
+            return -1;
+        }
         break;
     case CLOAK_TRACE_REC_SYSCALL_ENTER:
-        if (size < sizeof(struct cloak_trace_syscall_enter)) {
+        if (size < r->record_size[small.type]) {
             goto bad_size;
         }
-        memcpy(&ev->u, r->data + off, sizeof(struct cloak_trace_syscall_enter));
+        memcpy(&ev->u, r->data + off, r->record_size[small.type]);
         ev->hdr = ev->u.enter.hdr;
         if (!decode_paths(r, ev, r->data + off, size, errp)) {
             return -1;

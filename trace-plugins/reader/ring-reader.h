@@ -54,6 +54,7 @@ typedef struct CtRing {
     uint64_t size;
     uint32_t index;
     uint32_t path_max;
+    const uint16_t *record_size;        /* by type, for the file's version */
     uint64_t tail;                      /* private read position */
     uint64_t head;                      /* last head loaded */
     uint64_t released;                  /* last tail published */

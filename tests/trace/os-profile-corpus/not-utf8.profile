@@ -1,0 +1,4 @@
+[kernel]
+format=1
+os=linux
+release=ÿþ
