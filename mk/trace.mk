@@ -27,8 +27,8 @@ TRACE_PROFILE_HEADERS := $(TRACE_SRC)/os-profile.h \
 # osdep.h, and $(TOP) resolves "trace-plugins/os-profile.h".  Both go last
 # so that nothing under $(TOP) shadows a reader header.
 TRACE_OSDEP_SHIM := -I$(TOP)/tests/cloak/shim -I$(TOP)
-# cloak-trace profile: BTF through libbpf; bzImage payloads xz, gzip, zstd.
-TRACE_PROFILE_PKGS := libbpf liblzma zlib libzstd
+# cloak-trace profile: BTF through libbpf; bzImage payloads through libarchive.
+TRACE_PROFILE_PKGS := libbpf libarchive
 TRACE_PROFILE_CFLAGS = $(shell pkg-config --cflags $(TRACE_PROFILE_PKGS))
 TRACE_PROFILE_LIBS = $(shell pkg-config --libs $(TRACE_PROFILE_PKGS))
 TRACE_CLANG ?= clang

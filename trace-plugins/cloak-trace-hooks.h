@@ -28,11 +28,10 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
 void cloak_trace_syscall_return(CPUX86State *env, int exit);
 /*
  * guest-task.c: fills t with the task current on env's vCPU, if an OS
- * profile is given and the guest runs its kernel.  refresh: read it
- * afresh rather than reuse what this vCPU read last for the same task.
+ * profile is given and the guest runs its kernel.  Call inside an RCU
+ * read-side section (TCG helpers are).
  */
-bool cloak_trace_guest_task(CPUX86State *env, bool refresh,
-                            struct cloak_trace_task *t);
+bool cloak_trace_guest_task(CPUX86State *env, struct cloak_trace_task *t);
 /* pagefault.c */
 void cloak_trace_page_fault(CPUX86State *env, int error_code);
 void cloak_trace_emit_page_fault(CPUX86State *env, uint64_t cr2, uint64_t cr3,

@@ -232,15 +232,21 @@ static char *get_path(Object *obj, Error **errp)
     return g_strdup(CLOAK_TRACE(obj)->path);
 }
 
+/* A string property that is fixed once the trace file exists. */
+static void set_str_once(CloakTrace *t, const char *name, char **field,
+                         const char *value, Error **errp)
+{
+    if (cloak_trace_check_unset(t, name, errp)) {
+        g_free(*field);
+        *field = g_strdup(value);
+    }
+}
+
 static void set_path(Object *obj, const char *value, Error **errp)
 {
     CloakTrace *t = CLOAK_TRACE(obj);
 
-    if (!cloak_trace_check_unset(t, "path", errp)) {
-        return;
-    }
-    g_free(t->path);
-    t->path = g_strdup(value);
+    set_str_once(t, "path", &t->path, value, errp);
 }
 
 static void get_size(Object *obj, Visitor *v, const char *name,
@@ -357,11 +363,7 @@ static void set_os_profile(Object *obj, const char *value, Error **errp)
 {
     CloakTrace *t = CLOAK_TRACE(obj);
 
-    if (!cloak_trace_check_unset(t, "os-profile", errp)) {
-        return;
-    }
-    g_free(t->os_profile_path);
-    t->os_profile_path = g_strdup(value);
+    set_str_once(t, "os-profile", &t->os_profile_path, value, errp);
 }
 
 static int get_guest_os(Object *obj, Error **errp)

@@ -17,9 +17,9 @@
  *
  * Cost: each vCPU caches host pointers of the kernel pages it read
  * (kernel mappings of the direct map and the per-CPU area do not move),
- * dropped when the guest's memory map changes; and the task block, which
- * a syscall entry reads afresh while its return and page faults reuse it
- * as long as the current-task pointer is the same.
+ * dropped when the guest's memory map changes; and the task block, read
+ * again only when the current task (pointer and thread id) changes, so
+ * most events cost three small reads (pointer, thread id, comm).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -65,21 +65,37 @@ static void __attribute__((constructor)) guest_task_init(void)
 }
 
 /*
+ * A page-table entry, from RAM only: the guest chooses where its tables
+ * point, and a read of device memory could have side effects.
+ */
+static bool ram_ldq(FlatView *fv, hwaddr pa, uint64_t *v)
+{
+    MemTxAttrs attrs = MEMTXATTRS_UNSPECIFIED;
+    hwaddr xlat, len = sizeof(*v);
+    MemoryRegion *mr = flatview_translate(fv, pa, &xlat, &len, false, attrs);
+
+    if (len < sizeof(*v) || !memory_access_is_direct(mr, false, attrs)) {
+        return false;
+    }
+    *v = ldq_le_p(qemu_map_ram_ptr(mr->ram_block, xlat));
+    return true;
+}
+
+/*
  * Physical address of kernel address va through the page tables at pgd,
  * or -1.  4- or 5-level paging with 1 GiB and 2 MiB pages.
  */
-static hwaddr walk(CPUState *cs, uint64_t pgd, bool la57, uint64_t va)
+static hwaddr walk(FlatView *fv, uint64_t pgd, bool la57, uint64_t va)
 {
     uint64_t table = pgd & PG_ADDRESS_MASK;
     int level;
 
     for (level = la57 ? 5 : 4; level >= 1; level--) {
         unsigned shift = 12 + 9 * (level - 1);
-        uint64_t e = address_space_ldq_le(cs->as,
-                                          table + ((va >> shift) & 511) * 8,
-                                          MEMTXATTRS_UNSPECIFIED, NULL);
+        uint64_t e;
 
-        if (!(e & PG_PRESENT_MASK)) {
+        if (!ram_ldq(fv, table + ((va >> shift) & 511) * 8, &e) ||
+            !(e & PG_PRESENT_MASK)) {
             return -1;
         }
         if (level == 1 || ((level == 2 || level == 3) && (e & PG_PSE_MASK))) {
@@ -93,28 +109,20 @@ static hwaddr walk(CPUState *cs, uint64_t pgd, bool la57, uint64_t va)
 }
 
 /* Host pointer to the kernel page holding va, or NULL if not plain RAM. */
-static uint8_t *kernel_page(CPUX86State *env, GuestTaskCache *c, uint64_t va)
+static uint8_t *kernel_page_slow(CPUX86State *env, GuestTaskCache *c,
+                                 CachedPage *slot, uint64_t vpage)
 {
     CPUState *cs = env_cpu(env);
-    uint64_t vpage = va & TARGET_PAGE_MASK;
-    CachedPage *slot = &c->page[(vpage >> TARGET_PAGE_BITS) % CACHE_PAGES];
     FlatView *fv = address_space_to_flatview(cs->as);
     bool la57 = env->cr[4] & CR4_LA57_MASK;
     MemTxAttrs attrs = MEMTXATTRS_UNSPECIFIED;
     MemoryRegion *mr;
     hwaddr pa, xlat, len = TARGET_PAGE_SIZE;
 
-    if (c->fv != fv) {
-        memset(c->page, 0, sizeof(c->page));
-        c->fv = fv;
-    }
-    if (slot->vpage == vpage) {
-        return slot->host;
-    }
-    pa = walk(cs, env->cr[3], la57, vpage);
+    pa = walk(fv, env->cr[3], la57, vpage);
     if (pa == (hwaddr)-1) {
         /* Page-table isolation: the kernel PGD is the user one minus 4K. */
-        pa = walk(cs, env->cr[3] & ~(uint64_t)TARGET_PAGE_SIZE, la57, vpage);
+        pa = walk(fv, env->cr[3] & ~(uint64_t)TARGET_PAGE_SIZE, la57, vpage);
     }
     if (pa == (hwaddr)-1) {
         return NULL;
@@ -126,6 +134,18 @@ static uint8_t *kernel_page(CPUX86State *env, GuestTaskCache *c, uint64_t va)
     slot->vpage = vpage;
     slot->host = qemu_map_ram_ptr(mr->ram_block, xlat);
     return slot->host;
+}
+
+static inline uint8_t *kernel_page(CPUX86State *env, GuestTaskCache *c,
+                                   uint64_t va)
+{
+    uint64_t vpage = va & TARGET_PAGE_MASK;
+    CachedPage *slot = &c->page[(vpage >> TARGET_PAGE_BITS) % CACHE_PAGES];
+
+    if (likely(slot->vpage == vpage)) {
+        return slot->host;
+    }
+    return kernel_page_slow(env, c, slot, vpage);
 }
 
 static bool kernel_read(CPUX86State *env, GuestTaskCache *c, uint64_t va,
@@ -151,16 +171,28 @@ static bool kernel_read(CPUX86State *env, GuestTaskCache *c, uint64_t va,
     return true;
 }
 
+/* An aligned 8- or 4-byte kernel value: the common case, inline. */
+static inline bool kernel_load(CPUX86State *env, GuestTaskCache *c,
+                               uint64_t va, unsigned size, uint64_t *out)
+{
+    uint8_t *page;
+
+    if (unlikely(va < KERNEL_HALF || (va & (size - 1)))) {
+        return false;
+    }
+    page = kernel_page(env, c, va);
+    if (unlikely(!page)) {
+        return false;
+    }
+    *out = size == 8 ? ldq_le_p(page + (va & ~TARGET_PAGE_MASK))
+                     : ldl_le_p(page + (va & ~TARGET_PAGE_MASK));
+    return true;
+}
+
 static bool kernel_ptr(CPUX86State *env, GuestTaskCache *c, uint64_t va,
                        uint64_t *out)
 {
-    uint64_t v;
-
-    if (!kernel_read(env, c, va, &v, sizeof(v))) {
-        return false;
-    }
-    *out = le64_to_cpu(v);
-    return *out >= KERNEL_HALF;
+    return kernel_load(env, c, va, 8, out) && *out >= KERNEL_HALF;
 }
 
 static bool current_task(CPUX86State *env, GuestTaskCache *c,
@@ -346,27 +378,32 @@ static bool verify(CPUX86State *env, GuestTaskCache *c,
     return true;
 }
 
-bool cloak_trace_guest_task(CPUX86State *env, bool refresh,
-                            struct cloak_trace_task *t)
+bool cloak_trace_guest_task(CPUX86State *env, struct cloak_trace_task *t)
 {
     const CloakOsProfile *p = cloak_trace_os_profile;
     CPUState *cs = env_cpu(env);
     GuestTaskCache *c;
+    FlatView *fv;
     uint32_t state = qatomic_read(&cloak_trace_attribution);
-    uint64_t task;
+    uint64_t task, pid;
 
     if (state != CLOAK_TRACE_ATTR_ON && state != CLOAK_TRACE_ATTR_PENDING) {
         return false;
     }
-    RCU_READ_LOCK_GUARD();
     if (!(env->hflags & HF_LMA_MASK) || cs->cpu_index < 0 ||
         cs->cpu_index >= CLOAK_TRACE_MAX_RINGS) {
         return false;
     }
     c = caches[cs->cpu_index];
-    if (!c) {
+    if (unlikely(!c)) {
         /* Only this vCPU's thread uses its cache. */
         c = caches[cs->cpu_index] = g_new0(GuestTaskCache, 1);
+    }
+    /* The host pointers belong to one memory map (callers hold RCU). */
+    fv = address_space_to_flatview(cs->as);
+    if (unlikely(c->fv != fv)) {
+        memset(c->page, 0, sizeof(c->page));
+        c->fv = fv;
     }
     if (!current_task(env, c, p, &task)) {
         if (state == CLOAK_TRACE_ATTR_PENDING) {
@@ -381,7 +418,19 @@ bool cloak_trace_guest_task(CPUX86State *env, bool refresh,
     if (state == CLOAK_TRACE_ATTR_PENDING && !verify(env, c, p, task)) {
         return false;
     }
-    if (refresh || task != c->task) {
+    /*
+     * The same task_struct may hold a new task after the old one exited
+     * (slab reuse), so the thread id must match too.
+     */
+    /*
+     * comm is read every time: a successful execve renames the task but
+     * never returns to where its return could be seen.
+     */
+    if (task != c->task ||
+        !kernel_load(env, c, task + p->offset[CLOAK_OS_OFF_TASK_PID], 4,
+                     &pid) || pid != c->block.tid ||
+        !kernel_read(env, c, task + p->offset[CLOAK_OS_OFF_TASK_COMM],
+                     c->block.comm, sizeof(c->block.comm))) {
         if (!read_block(env, c, p, task, &c->block)) {
             c->task = 0;
             return false;

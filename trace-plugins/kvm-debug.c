@@ -22,6 +22,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/rcu.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
@@ -145,6 +146,9 @@ static void refresh_all(void *opaque)
 static void emit(CPUState *cs, int slot)
 {
     CPUX86State *env = &X86_CPU(cs)->env;
+
+    /* The producer reads guest RAM through host pointers, as TCG does. */
+    RCU_READ_LOCK_GUARD();
 
     if (slot == CLOAK_KVM_SLOT_SYSCALL) {
         /* First instruction of the LSTAR handler: RCX = return RIP. */

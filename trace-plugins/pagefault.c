@@ -56,7 +56,7 @@ void cloak_trace_emit_page_fault(CPUX86State *env, uint64_t cr2, uint64_t cr3,
     f->error_code = error_code;
     f->cpl = cpl;
     memset(f->pad, 0, sizeof(f->pad));
-    if (cloak_trace_guest_task(env, false, &f->task)) {
+    if (cloak_trace_guest_task(env, &f->task)) {
         f->hdr.flags |= CLOAK_TRACE_RF_TASK;
     } else {
         memset(&f->task, 0, sizeof(f->task));

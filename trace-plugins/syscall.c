@@ -158,7 +158,7 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
         e->entry = entry;
         e->npaths = npaths;
         memset(e->pad, 0, sizeof(e->pad));
-        if (cloak_trace_guest_task(env, true, &e->task)) {
+        if (cloak_trace_guest_task(env, &e->task)) {
             e->hdr.flags |= CLOAK_TRACE_RF_TASK;
         } else {
             memset(&e->task, 0, sizeof(e->task));
@@ -220,7 +220,6 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
     uint64_t rip = env->eip;
     int64_t ret = env->regs[R_EAX];
     struct cloak_trace_syscall_exit *x;
-    const CloakSyscallInfo *info;
     CloakPending p;
     bool child, found, restart_site;
 
@@ -249,11 +248,7 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
     x->abi = p.abi;
     x->exit = exit;
     memset(x->pad, 0, sizeof(x->pad));
-    info = syscall_info(p.abi, p.nr);
-    /* exec and prctl(PR_SET_NAME) change comm: read it again after them. */
-    if (cloak_trace_guest_task(env, info && (!strncmp(info->name, "exec", 4) ||
-                                             !strcmp(info->name, "prctl")),
-                               &x->task)) {
+    if (cloak_trace_guest_task(env, &x->task)) {
         x->hdr.flags |= CLOAK_TRACE_RF_TASK;
     } else {
         memset(&x->task, 0, sizeof(x->task));

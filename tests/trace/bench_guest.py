@@ -1,26 +1,32 @@
 #!/usr/bin/python3
-"""Traced ÷ untraced under TCG, measured side by side in one run.
+"""Traced ÷ untraced under TCG, measured side by side in one boot.
 
-Boots the test guest (-cloak off: its syscalls cost what stock QEMU's do,
-so the trace's own cost is not lost in the denominator) with
-cloak.run=tracebench (a syscall-heavy loop) ROUNDS times in each of three
-ways, taken in turn within each round: untraced; traced (-object
-cloak-trace plus a live cloak-trace -f reader); traced with process
-attribution (os-profile= the guest kernel's profile).  For each run it
-takes the host CPU time QEMU spends between the guest's "tracebench:
-start" line and its result line (sampled from /proc while the console file
-is watched), and the loop time the guest measured itself.  CPU time is the
-figure that holds still on a shared, loaded machine.  Prints every round,
-the medians and their spread, the traced event rate and the records lost
-at that rate, and how long `cloak-trace profile` takes on the guest's
-kernel.  A median traced ÷ untraced below 1.00 means the benchmark measured
-noise, not the trace: it then exits non-zero.
-Usage: bench_guest.py [ITERATIONS] [ROUNDS]
+Host CPU time per guest run varies by tens of per cent from one QEMU
+process to the next on the development machines (two QEMUs running the
+same untraced loop at the same time differed by up to 1.4x), so separate
+boots cannot show a cost of a few per cent.  This bench compares like with
+like inside one boot instead: the guest (-cloak off: its syscalls cost
+what stock QEMU's do, so the trace's own cost is not lost in the
+denominator) runs cloak.run=tracebench, a syscall-heavy loop (getppid,
+read, lseek), cut into segments with a pause before each; during each
+pause the host switches tracing on or off with QMP qom-set "enabled".
+Segment 0 warms the translation cache up and is not counted; then come
+PAIRS pairs of segments, one traced and one not, in alternating order.
+Each pair gives traced ÷ untraced in QEMU's CPU time over the segments
+(sampled from /proc when the guest's console line appears).
+
+One boot traces without an OS profile, one with the test guest's kernel
+profile (process attribution on), each with a live `cloak-trace -f`
+reader; attribution on ÷ off is the ratio of the two medians.  Prints
+every pair, the medians and their spread, the records lost, and how long
+`cloak-trace profile` takes on the guest's kernel.  A median traced ÷
+untraced below 1.00 means the figures measure noise, not the trace: the
+bench then exits non-zero.
+Usage: bench_guest.py [ITERATIONS_PER_SEGMENT] [PAIRS]
 """
 
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -28,6 +34,7 @@ import tempfile
 import time
 
 from tests.lib import tracelib as tl
+from tests.lib.qmp import QmpClient
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -38,45 +45,66 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def one(traced, iterations, opts):
-    with tl.Guest(smp=1, run="tracebench", args=[iterations], traced=traced,
-                  trace_opts=opts, extra=("-cloak", "off")) as g:
-        g.start()
-        reader = None
-        if traced:
-            g.wait_for_ring()
-            reader = subprocess.Popen([tl.READER, "-f", "-o", "none",
-                                       "--summary", g.ring],
-                                      stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE)
-        marks = {}
-        while g.proc.poll() is None and len(marks) < 2:
-            text = g.console_text() if os.path.exists(g.console) else ""
+def traced_in(segment):
+    """Pair k is segments 2k+1 and 2k+2: traced first in even pairs."""
+    if segment == 0:
+        return False
+    k, second = divmod(segment - 1, 2)
+    return (k % 2 == 0) != bool(second)
 
-            for key, pattern in (("start", "tracebench: start"),
-                                 ("end", "tracebench: syscalls=")):
-                if key not in marks and pattern in text:
-                    marks[key] = (cpu_seconds(g.proc.pid),
-                                  cpu_seconds(reader.pid) if reader else 0)
-            time.sleep(0.005)
+
+def alternating(per_segment, pairs, profile=None):
+    """One boot; returns ([(traced cpu, untraced cpu)] per pair, summary)."""
+    segments = 1 + 2 * pairs
+    opts = ",size=64M,events=syscall:pagefault,paths=on,enabled=off"
+    if profile:
+        opts += ",os-profile=" + profile
+    with tl.Guest(smp=1, run="tracebench",
+                  args=[per_segment * segments, segments], trace_opts=opts,
+                  extra=("-cloak", "off")) as g:
+        sock = os.path.join(g.dir, "qmp.sock")
+        g.cmd += ["-qmp", "unix:%s,server=on,wait=off" % sock]
+        g.start()
+        g.wait_for_ring()
+        reader = subprocess.Popen([tl.READER, "-f", "-o", "none", "--summary",
+                                   g.ring], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+        while not os.path.exists(sock):
+            time.sleep(0.01)
+        qmp = QmpClient(sock)
+        starts, seen = [], 0
+        while g.proc.poll() is None:
+            text = g.console_text()
+            if seen <= segments and \
+                    ("tracebench: segment %d\n" % seen in text or
+                     (seen == segments and "tracebench: segment end" in text)):
+                starts.append(cpu_seconds(g.proc.pid))
+                if seen < segments:
+                    qmp.command("qom-set", path="/objects/trace0",
+                                property="enabled", value=traced_in(seen))
+                seen += 1
+                continue
+            time.sleep(0.002)
+        qmp.close()
         rc = g.wait()
-        summary = None
-        if reader:
-            _, err = reader.communicate(timeout=120)
-            summary = json.loads(err.decode().strip().splitlines()[-1])
+        _, err = reader.communicate(timeout=120)
+        summary = json.loads(err.decode().strip().splitlines()[-1])
         console = g.console_text()
-    m = re.search(r"tracebench: syscalls=(\d+) ns=(\d+)", console)
-    if rc != 0 or not m or len(marks) != 2:
+    if rc != 0 or len(starts) != segments + 1:
         sys.exit("bench_guest: the guest did not finish tracebench "
-                 "(rc %d):\n%s" % (rc, console[-1500:]))
-    qemu_cpu = marks["end"][0] - marks["start"][0]
-    reader_cpu = marks["end"][1] - marks["start"][1]
-    return int(m.group(1)), int(m.group(2)) / 1e9, qemu_cpu, reader_cpu, \
-        summary
+                 "(rc %d, %d marks):\n%s" % (rc, len(starts),
+                                             console[-1500:]))
+    cpu = [b - a for a, b in zip(starts, starts[1:])]
+    out = []
+    for k in range(pairs):
+        a, b = 1 + 2 * k, 2 + 2 * k
+        t, u = (cpu[a], cpu[b]) if traced_in(a) else (cpu[b], cpu[a])
+        out.append((t, u))
+    return out, summary
 
 
 def spread(values):
-    return "median %.3f, spread %.3f-%.3f (rounds: %s)" % (
+    return "median %.3f, spread %.3f-%.3f (pairs: %s)" % (
         statistics.median(values), min(values), max(values),
         ", ".join("%.3f" % x for x in values))
 
@@ -94,50 +122,33 @@ def profile_seconds(source, runs=3):
 
 
 def main():
-    iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 300000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    opts = ",size=64M,events=syscall:pagefault,paths=on"
-    profile = tl.guest_os_profile()
-    kinds = [("untraced", False, opts), ("traced", True, opts),
-             ("attributed", True, opts + ",os-profile=" + profile)]
-    cpu = {k: [] for k, _, _ in kinds}
-    traced, attributed, attr_vs_traced, lost, rates = [], [], [], [], []
-    for r in range(rounds):
-        # Rotate the order, so no kind always runs first or last.
-        order = kinds[r % 3:] + kinds[:r % 3]
-        got = {}
-        for kind, is_traced, o in order:
-            got[kind] = one(is_traced, iterations, o)
-            cpu[kind].append(got[kind][2])
-        n = got["untraced"][0]
-        u, t, a = (got[k][2] for k in ("untraced", "traced", "attributed"))
-        traced.append(t / u)
-        attributed.append(a / u)
-        attr_vs_traced.append(a / t)
-        s = got["attributed"][4]
-        lost.append(sum(v["lost"] for v in s["vcpus"]) +
-                    sum(v["lost"] for v in got["traced"][4]["vcpus"]))
-        rates.append(2 * n / got["attributed"][1])
-        print("  round %d (%s): QEMU CPU untraced %.2f s, traced %.2f s "
-              "(%.3f), attributed %.2f s (%.3f; %.3f of traced); %d records "
-              "lost" % (r + 1, ", ".join(k for k, _, _ in order), u, t,
-                        traced[-1], a, attributed[-1], attr_vs_traced[-1],
-                        lost[-1]))
+    per_segment = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
+    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    ratios = {}
+    for kind, profile in (("traced", None),
+                          ("traced with attribution", tl.guest_os_profile())):
+        got, summary = alternating(per_segment, pairs, profile)
+        ratios[kind] = [t / u for t, u in got]
+        lost = sum(v["lost"] for v in summary["vcpus"])
+        for k, (t, u) in enumerate(got):
+            print("  %s, pair %d: QEMU CPU traced %.2f s, untraced %.2f s: "
+                  "%.3f" % (kind, k + 1, t, u, t / u))
+        print("  %s: %d records read, %d lost" % (
+            kind, sum(v["records"] for v in summary["vcpus"]), lost))
         sys.stdout.flush()
-    print("guest workload: tracebench, %d syscalls (getppid, read, lseek), "
-          "-cloak off, -smp 1, TCG, events=syscall:pagefault, paths=on, live "
-          "cloak-trace -f reader, %d rounds:" % (n, rounds))
-    print("  traced / untraced, QEMU CPU time:                 " +
-          spread(traced))
-    print("  attributed / untraced, QEMU CPU time:             " +
-          spread(attributed))
-    print("  attribution on / off (attributed / traced):       " +
-          spread(attr_vs_traced))
-    print("  guest rate while traced with attribution: %.0f events/s; "
-          "records lost: %s" % (max(rates), ", ".join(str(x) for x in lost)))
+    print("guest workload: tracebench, %d syscalls (getppid, read, lseek) per "
+          "segment, -cloak off, -smp 1, TCG, events=syscall:pagefault, "
+          "paths=on, live cloak-trace -f reader; %d pairs of segments per "
+          "boot, tracing switched with qom-set:" % (3 * per_segment, pairs))
+    t = ratios["traced"]
+    a = ratios["traced with attribution"]
+    print("  traced / untraced, QEMU CPU time:                  " + spread(t))
+    print("  traced with attribution / untraced:                " + spread(a))
+    print("  attribution on / off (ratio of the two medians):   %.3f"
+          % (statistics.median(a) / statistics.median(t)))
     print("cloak-trace profile of the guest kernel (%s): %.2f s (median of 3)"
           % (tl.GUEST_KERNEL, profile_seconds(tl.GUEST_KERNEL)))
-    if statistics.median(traced) < 1.0 or statistics.median(attributed) < 1.0:
+    if statistics.median(t) < 1.0 or statistics.median(a) < 1.0:
         sys.exit("bench_guest: a median traced / untraced below 1.00: the "
                  "machine's noise is larger than the trace's cost, so these "
                  "figures measure nothing; rerun on a quiet machine")

@@ -133,9 +133,9 @@ class TraceGuestTest(unittest.TestCase):
             self.assertEqual(f["error_code"] & 0x7, 0x6)   # user write, !P
             self.assertEqual(f["cpl"], 3)
             # The program's own store, disassembled from the copied bytes:
-            # a byte written to memory (map[...] = 1).
+            # map[i * 4096 + 8 * i] = 1, a byte store of the constant 1.
             self.assertRegex(f.get("insn") or "",
-                             r"^mov byte ptr \[[^\]]+\], ", f)
+                             r"^mov byte ptr \[[^\]]+\], 1$", f)
         _, enter, exit_ = call("open", -2)
         self.assertEqual(exit_["errno"], "ENOENT")
         self.assertEqual(enter["paths"][0]["path"], p["missing"])

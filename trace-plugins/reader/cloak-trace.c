@@ -310,46 +310,28 @@ static void print_proc(Reader *rd, GPtrArray *all, Proc *pr, int depth,
 
     if (json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(JsonNode) root = NULL;
         g_autofree char *text = NULL;
 
         json_builder_begin_object(b);
-#define M_INT(k, v) do { \
-        json_builder_set_member_name(b, k); \
-        json_builder_add_int_value(b, v); \
-    } while (0)
-#define M_STR(k, v) do { \
-        json_builder_set_member_name(b, k); \
-        if (v) { \
-            json_builder_add_string_value(b, v); \
-        } else { \
-            json_builder_add_null_value(b); \
-        } \
-    } while (0)
-        M_STR("type", "process");
-        M_INT("pid", pr->tgid);
-        M_INT("ppid", pr->ppid);
-        M_INT("depth", depth);
-        M_STR("comm", pr->comm);
-        M_STR("exec", pr->exec);
-        M_INT("first_ts", pr->first_ts);
-        M_INT("last_ts", pr->last_ts);
+        ct_json_str(b, "type", "process");
+        ct_json_int(b, "pid", pr->tgid);
+        ct_json_int(b, "ppid", pr->ppid);
+        ct_json_int(b, "depth", depth);
+        ct_json_str(b, "comm", pr->comm);
+        ct_json_str(b, "exec", pr->exec);
+        ct_json_int(b, "first_ts", pr->first_ts);
+        ct_json_int(b, "last_ts", pr->last_ts);
         json_builder_set_member_name(b, "exit_ts");
         if (pr->exit_ts) {
             json_builder_add_int_value(b, pr->exit_ts);
         } else {
             json_builder_add_null_value(b);
         }
-        M_INT("syscalls", pr->syscalls);
-        M_INT("page_faults", pr->faults);
-        M_INT("threads", g_hash_table_size(pr->tids));
-#undef M_INT
-#undef M_STR
+        ct_json_int(b, "syscalls", pr->syscalls);
+        ct_json_int(b, "page_faults", pr->faults);
+        ct_json_int(b, "threads", g_hash_table_size(pr->tids));
         json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        json_generator_set_root(gen, root);
-        text = json_generator_to_data(gen, NULL);
+        text = ct_json_text(b);
         g_string_append_printf(out, "%s\n", text);
     } else {
         g_string_append_printf(out, "%*s%s%u %s [%s] %.6f-", depth * 4, "",
@@ -544,24 +526,17 @@ static void print_summary_json(Reader *rd, double secs)
     Stats *s = &rd->st;
     CtFile *f = rd->file;
     g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = NULL;
     g_autofree char *text = NULL;
     GHashTableIter it;
     gpointer key, value;
     uint32_t i;
 
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "type");
-    json_builder_add_string_value(b, "summary");
-#define MEMBER_INT(k, v) do { \
-        json_builder_set_member_name(b, k); \
-        json_builder_add_int_value(b, v); \
-    } while (0)
-    MEMBER_INT("syscall_enters", s->enters);
-    MEMBER_INT("syscall_exits", s->exits);
-    MEMBER_INT("syscall_errors", s->errors);
-    MEMBER_INT("page_faults", s->faults);
+    ct_json_str(b, "type", "summary");
+    ct_json_int(b, "syscall_enters", s->enters);
+    ct_json_int(b, "syscall_exits", s->exits);
+    ct_json_int(b, "syscall_errors", s->errors);
+    ct_json_int(b, "page_faults", s->faults);
     json_builder_set_member_name(b, "seconds");
     json_builder_add_double_value(b, secs);
     json_builder_set_member_name(b, "events_per_second");
@@ -573,12 +548,12 @@ static void print_summary_json(Reader *rd, double secs)
         CtRing *r = &f->rings[i];
 
         json_builder_begin_object(b);
-        MEMBER_INT("vcpu", i);
-        MEMBER_INT("records", r->events);
-        MEMBER_INT("lost", __atomic_load_n(&r->ctl->lost, __ATOMIC_RELAXED));
-        MEMBER_INT("lost_in_records", r->lost_in_records);
-        MEMBER_INT("lost_trailing", trailing_lost(r));
-        MEMBER_INT("next_seq", __atomic_load_n(&r->ctl->next_seq,
+        ct_json_int(b, "vcpu", i);
+        ct_json_int(b, "records", r->events);
+        ct_json_int(b, "lost", __atomic_load_n(&r->ctl->lost, __ATOMIC_RELAXED));
+        ct_json_int(b, "lost_in_records", r->lost_in_records);
+        ct_json_int(b, "lost_trailing", trailing_lost(r));
+        ct_json_int(b, "next_seq", __atomic_load_n(&r->ctl->next_seq,
                                                __ATOMIC_RELAXED));
         json_builder_end_object(b);
     }
@@ -587,14 +562,11 @@ static void print_summary_json(Reader *rd, double secs)
     json_builder_begin_object(b);
     g_hash_table_iter_init(&it, s->per_syscall);
     while (g_hash_table_iter_next(&it, &key, &value)) {
-        MEMBER_INT(key, GPOINTER_TO_SIZE(value));
+        ct_json_int(b, key, GPOINTER_TO_SIZE(value));
     }
     json_builder_end_object(b);
-#undef MEMBER_INT
     json_builder_end_object(b);
-    root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
+    text = ct_json_text(b);
     fprintf(stderr, "%s\n", text);
 }
 

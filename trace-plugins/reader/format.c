@@ -90,10 +90,29 @@ static void add_hex(JsonBuilder *b, const char *key, uint64_t v)
     json_builder_add_string_value(b, buf);
 }
 
-static void add_int(JsonBuilder *b, const char *key, int64_t v)
+void ct_json_int(JsonBuilder *b, const char *key, int64_t v)
 {
     json_builder_set_member_name(b, key);
     json_builder_add_int_value(b, v);
+}
+
+void ct_json_str(JsonBuilder *b, const char *key, const char *v)
+{
+    json_builder_set_member_name(b, key);
+    if (v) {
+        json_builder_add_string_value(b, v);
+    } else {
+        json_builder_add_null_value(b);
+    }
+}
+
+char *ct_json_text(JsonBuilder *b)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+
+    json_generator_set_root(gen, root);
+    return json_generator_to_data(gen, NULL);
 }
 
 /* Guest bytes as valid UTF-8: invalid bytes become \xNN. */
@@ -153,15 +172,15 @@ static void add_common(JsonBuilder *b, const CtEvent *ev, const char *type)
 
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b, type);
-    add_int(b, "vcpu", ev->hdr.vcpu);
-    add_int(b, "seq", ev->hdr.seq);
-    add_int(b, "ts", ev->hdr.ts_ns);
+    ct_json_int(b, "vcpu", ev->hdr.vcpu);
+    ct_json_int(b, "seq", ev->hdr.seq);
+    ct_json_int(b, "ts", ev->hdr.ts_ns);
     if (t) {
         g_autofree char *comm = ct_comm_text(t);
 
-        add_int(b, "pid", t->tgid);
-        add_int(b, "tid", t->tid);
-        add_int(b, "ppid", t->ppid);
+        ct_json_int(b, "pid", t->tgid);
+        ct_json_int(b, "tid", t->tid);
+        ct_json_int(b, "ppid", t->ppid);
         json_builder_set_member_name(b, "comm");
         json_builder_add_string_value(b, comm);
     }
@@ -203,7 +222,7 @@ static void add_name(JsonBuilder *b, uint8_t abi, uint64_t nr)
 {
     const char *name = ct_syscall_name(abi, nr);
 
-    add_int(b, "nr", nr);
+    ct_json_int(b, "nr", nr);
     json_builder_set_member_name(b, "name");
     if (name) {
         json_builder_add_string_value(b, name);
@@ -217,8 +236,6 @@ static void add_name(JsonBuilder *b, uint8_t abi, uint64_t nr)
 void ct_format_json(const CtEvent *ev, GString *out)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = NULL;
     g_autofree char *text = NULL;
     unsigned i;
 
@@ -249,7 +266,7 @@ void ct_format_json(const CtEvent *ev, GString *out)
                 g_autofree char *t = path_text(p, &escaped);
 
                 json_builder_begin_object(b);
-                add_int(b, "arg", p->arg);
+                ct_json_int(b, "arg", p->arg);
                 json_builder_set_member_name(b, "path");
                 if (p->flags & CLOAK_TRACE_PATH_UNREADABLE) {
                     json_builder_add_null_value(b);
@@ -284,13 +301,13 @@ void ct_format_json(const CtEvent *ev, GString *out)
         add_common(b, ev, "syscall_exit");
         add_hex(b, "cr3", x->cr3);
         add_name(b, x->abi, x->nr);
-        add_int(b, "ret", x->ret);
+        ct_json_int(b, "ret", x->ret);
         if (err) {
             json_builder_set_member_name(b, "errno");
             json_builder_add_string_value(b, err);
         }
-        add_int(b, "enter_vcpu", x->enter_vcpu);
-        add_int(b, "enter_seq", x->enter_seq);
+        ct_json_int(b, "enter_vcpu", x->enter_vcpu);
+        ct_json_int(b, "enter_seq", x->enter_seq);
         if (ev->hdr.flags & CLOAK_TRACE_RF_CHILD) {
             json_builder_set_member_name(b, "child");
             json_builder_add_boolean_value(b, TRUE);
@@ -307,7 +324,7 @@ void ct_format_json(const CtEvent *ev, GString *out)
         add_common(b, ev, "page_fault");
         add_hex(b, "cr3", f->cr3);
         add_hex(b, "cr2", f->cr2);
-        add_int(b, "error_code", f->error_code);
+        ct_json_int(b, "error_code", f->error_code);
         json_builder_set_member_name(b, "err");
         json_builder_begin_object(b);
         static const char *const bits[] = { "p", "w", "u", "rsvd", "i",
@@ -318,7 +335,7 @@ void ct_format_json(const CtEvent *ev, GString *out)
         }
         json_builder_end_object(b);
         add_hex(b, "rip", f->rip);
-        add_int(b, "cpl", f->cpl);
+        ct_json_int(b, "cpl", f->cpl);
         if (f->insn_len) {
             g_autofree char *insn =
                 ct_format_insn(f, ev->hdr.flags & CLOAK_TRACE_RF_CODE32);
@@ -340,15 +357,13 @@ void ct_format_json(const CtEvent *ev, GString *out)
     }
     case CLOAK_TRACE_REC_LOST:
         add_common(b, ev, "lost");
-        add_int(b, "count", ev->u.lost.count);
-        add_int(b, "first_seq", ev->u.lost.first_seq);
-        add_int(b, "last_seq", ev->u.lost.last_seq);
+        ct_json_int(b, "count", ev->u.lost.count);
+        ct_json_int(b, "first_seq", ev->u.lost.first_seq);
+        ct_json_int(b, "last_seq", ev->u.lost.last_seq);
         break;
     }
     json_builder_end_object(b);
-    root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
+    text = ct_json_text(b);
     g_string_append(out, text);
     g_string_append_c(out, '\n');
 }

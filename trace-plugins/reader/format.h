@@ -5,6 +5,8 @@
 #ifndef CLOAK_TRACE_FORMAT_H
 #define CLOAK_TRACE_FORMAT_H
 
+#include <json-glib/json-glib.h>
+
 #include "ring-reader.h"
 
 /*
@@ -25,6 +27,12 @@ const struct cloak_trace_task *ct_event_task(const CtEvent *ev);
 char *ct_comm_text(const struct cloak_trace_task *t);
 /* The faulting instruction in Intel syntax, or NULL; g_free() it. */
 char *ct_format_insn(const struct cloak_trace_page_fault *f, bool code32);
+
+/* JSON members: an integer; a string or null (v NULL). */
+void ct_json_int(JsonBuilder *b, const char *key, int64_t v);
+void ct_json_str(JsonBuilder *b, const char *key, const char *v);
+/* The text of what b built; g_free() it. */
+char *ct_json_text(JsonBuilder *b);
 
 /* Appends one JSON object and a newline. */
 void ct_format_json(const CtEvent *ev, GString *out);

@@ -26,9 +26,7 @@
 #include <glib-unix.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
+#include <archive.h>
 
 #include "os-profile.h"
 #include "profile-gen.h"
@@ -39,8 +37,6 @@
 #define INPUT_MAX       (1ull << 30)
 /* The decompressed ELF: Debian's 6.1 kernel makes 66 MB. */
 #define ELF_MAX         ((size_t)1 << 30)
-/* xz's dictionary: the kernel's build uses at most 32 MiB. */
-#define XZ_MEMLIMIT     (256ull << 20)
 /* Anonymous struct/union members nest a few levels in real kernels. */
 #define MEMBER_DEPTH_MAX 32
 /* Members looked at for one offset; task_struct has ~300 in all. */
@@ -401,17 +397,95 @@ static bool deb_extract_vmlinuz(const char *deb, const char *dir,
 
 /* ---- bzImage ------------------------------------------------------------ */
 
-typedef struct {
+/*
+ * The compressions the kernel can be built with (CONFIG_KERNEL_*), by their
+ * magic.  libarchive reads each; only a filter of its own library is used,
+ * not one that runs an external program on this untrusted input.
+ */
+static const struct {
+    const char *magic;
+    size_t len;
     const char *name;           /* for messages */
-    GByteArray *out;
-} Inflate;
+    int code;                   /* ARCHIVE_FILTER_* */
+} compressions[] = {
+    { "\x1f\x8b", 2, "gzip", ARCHIVE_FILTER_GZIP },
+    { "BZh", 3, "bzip2", ARCHIVE_FILTER_BZIP2 },
+    { "\x5d\x00\x00", 3, "lzma", ARCHIVE_FILTER_LZMA },
+    { "\xfd" "7zXZ\0", 6, "xz", ARCHIVE_FILTER_XZ },
+    { "\x89LZO", 4, "LZO", ARCHIVE_FILTER_LZOP },
+    { "\x02\x21\x4c\x18", 4, "LZ4", ARCHIVE_FILTER_LZ4 },     /* legacy */
+    { "\x04\x22\x4d\x18", 4, "LZ4", ARCHIVE_FILTER_LZ4 },     /* frame */
+    { "\x28\xb5\x2f\xfd", 4, "zstd", ARCHIVE_FILTER_ZSTD },
+};
 
-static bool out_room(Inflate *z, GError **errp)
+/*
+ * An archive reading raw data through the filter for CODE.  NULL when this
+ * libarchive has no such filter in its own code, with *why saying why: it
+ * would run a program (ARCHIVE_WARN, "Using external lzop program ...") or
+ * has none.
+ */
+static struct archive *archive_for(int code, char **why)
 {
-    if (z->out->len >= ELF_MAX) {
+    struct archive *a = archive_read_new();
+    const char *e;
+    int r;
+
+    if (!a) {
+        *why = g_strdup("libarchive cannot start");
+        return NULL;
+    }
+    r = archive_read_support_filter_by_code(a, code);
+    if (r == ARCHIVE_OK) {
+        r = archive_read_support_format_raw(a);
+    }
+    if (r == ARCHIVE_OK) {
+        return a;
+    }
+    e = archive_error_string(a);
+    if (r == ARCHIVE_WARN) {
+        *why = g_strdup_printf("only by running an external program, which "
+                               "cloak-trace does not do (libarchive: %s)",
+                               e ? e : "no reason given");
+    } else {
+        *why = g_strdup_printf("not at all (libarchive: %s)",
+                               e ? e : "no reason given");
+    }
+    archive_read_free(a);
+    return NULL;
+}
+
+/* The compressions this libarchive reads itself, for messages. */
+static char *readable_compressions(void)
+{
+    GString *s = g_string_new(NULL);
+    unsigned i;
+
+    for (i = 0; i < G_N_ELEMENTS(compressions); i++) {
+        g_autofree char *why = NULL;
+        struct archive *a = archive_for(compressions[i].code, &why);
+
+        if (a) {
+            archive_read_free(a);
+            /* LZ4 has two entries. */
+            if (i && compressions[i - 1].code == compressions[i].code) {
+                continue;
+            }
+            g_string_append_printf(s, "%s%s", s->len ? ", " : "",
+                                   compressions[i].name);
+        }
+    }
+    if (!s->len) {
+        g_string_append(s, "none");
+    }
+    return g_string_free(s, false);
+}
+
+static bool out_room(const char *name, GByteArray *out, GError **errp)
+{
+    if (out->len >= ELF_MAX) {
         g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
                     "%s: the payload decompresses to more than %zu MiB; no "
-                    "kernel is that large", z->name, ELF_MAX >> 20);
+                    "kernel is that large", name, ELF_MAX >> 20);
         return false;
     }
     return true;
@@ -419,160 +493,68 @@ static bool out_room(Inflate *z, GError **errp)
 
 #define CHUNK (1u << 20)
 
-static bool unxz(Inflate *z, const uint8_t *in, size_t len, GError **errp)
+/*
+ * Decompresses IN, a payload compressed as C (an index in compressions[]),
+ * into OUT.  The kernel's build appends the uncompressed size (4 bytes)
+ * after the stream; the caller leaves it off, as libarchive would read it as
+ * the start of a second stream.
+ */
+static bool decompress(const char *name, unsigned c, const uint8_t *in,
+                       size_t len, GByteArray *out, GError **errp)
 {
-    lzma_stream s = LZMA_STREAM_INIT;
-    uint8_t *buf = g_malloc(CHUNK);
-    lzma_ret r;
+    const char *cname = compressions[c].name;
+    g_autofree char *why = NULL;
+    struct archive *a = archive_for(compressions[c].code, &why);
+    struct archive_entry *entry;
     bool ok = false;
 
-    r = lzma_stream_decoder(&s, XZ_MEMLIMIT, 0);
-    if (r != LZMA_OK) {
+    if (!a) {
         g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                    "%s: liblzma cannot start (error %d)", z->name, r);
-        g_free(buf);
+                    "%s: the kernel is %s-compressed, which this system's "
+                    "libarchive reads %s; extract the ELF with the kernel's "
+                    "scripts/extract-vmlinux and give that", name, cname,
+                    why);
         return false;
     }
-    s.next_in = in;
-    s.avail_in = len;
-    do {
-        if (!out_room(z, errp)) {
-            goto out;
-        }
-        s.next_out = buf;
-        s.avail_out = CHUNK;
-        r = lzma_code(&s, LZMA_FINISH);
-        g_byte_array_append(z->out, buf, CHUNK - s.avail_out);
-    } while (r == LZMA_OK);
-    if (r != LZMA_STREAM_END) {
+    if (archive_read_open_memory(a, in, len) != ARCHIVE_OK ||
+        archive_read_next_header(a, &entry) != ARCHIVE_OK) {
+        goto corrupt;
+    }
+    /* Its bidder turned the data down: it would come back undecoded. */
+    if (archive_filter_count(a) < 2 ||
+        archive_filter_code(a, 0) != compressions[c].code) {
         g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                    "%s: corrupt xz payload (%s)", z->name,
-                    r == LZMA_BUF_ERROR ? "it ends too soon" :
-                    r == LZMA_DATA_ERROR ? "bad compressed data" :
-                    r == LZMA_FORMAT_ERROR ? "bad xz header" :
-                    r == LZMA_OPTIONS_ERROR ? "unsupported xz options" :
-                    r == LZMA_MEMLIMIT_ERROR ? "needs too much memory" :
-                    "liblzma failed");
+                    "%s: corrupt %s payload (libarchive does not take it "
+                    "for %s data)", name, cname, cname);
         goto out;
     }
-    ok = true;
-out:
-    lzma_end(&s);
-    g_free(buf);
-    return ok;
-}
+    for (;;) {
+        size_t at = out->len;
+        la_ssize_t n;
 
-static bool ungzip(Inflate *z, const uint8_t *in, size_t len, GError **errp)
-{
-    z_stream s = { 0 };
-    uint8_t *buf = g_malloc(CHUNK);
-    int r;
-    bool ok = false;
-
-    if (len > UINT_MAX) {
-        g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                    "%s: gzip payload too large", z->name);
-        g_free(buf);
-        return false;
-    }
-    /* 16 + MAX_WBITS: a gzip header, not a zlib one. */
-    if (inflateInit2(&s, 16 + MAX_WBITS) != Z_OK) {
-        g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                    "%s: zlib cannot start", z->name);
-        g_free(buf);
-        return false;
-    }
-    s.next_in = (Bytef *)in;
-    s.avail_in = len;
-    do {
-        if (!out_room(z, errp)) {
+        if (!out_room(name, out, errp)) {
             goto out;
         }
-        s.next_out = buf;
-        s.avail_out = CHUNK;
-        r = inflate(&s, Z_NO_FLUSH);
-        g_byte_array_append(z->out, buf, CHUNK - s.avail_out);
-    } while (r == Z_OK);
-    if (r != Z_STREAM_END) {
-        g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                    "%s: corrupt gzip payload (%s)", z->name,
-                    r == Z_BUF_ERROR ? "it ends too soon" :
-                    s.msg ? s.msg : "zlib failed");
-        goto out;
-    }
-    ok = true;
-out:
-    inflateEnd(&s);
-    g_free(buf);
-    return ok;
-}
-
-static bool unzstd(Inflate *z, const uint8_t *in, size_t len, GError **errp)
-{
-    ZSTD_DStream *s = ZSTD_createDStream();
-    ZSTD_inBuffer ib = { in, len, 0 };
-    uint8_t *buf = g_malloc(CHUNK);
-    size_t r = 1;
-    bool ok = false;
-
-    if (!s || ZSTD_isError(ZSTD_initDStream(s))) {
-        g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                    "%s: libzstd cannot start", z->name);
-        goto out;
-    }
-    /* One frame; the kernel's build appends the size after it. */
-    while (r) {
-        ZSTD_outBuffer ob = { buf, CHUNK, 0 };
-
-        if (!out_room(z, errp)) {
-            goto out;
+        g_byte_array_set_size(out, at + CHUNK);
+        n = archive_read_data(a, out->data + at, CHUNK);
+        g_byte_array_set_size(out, at + MAX(n, 0));
+        if (n < 0) {
+            goto corrupt;
         }
-        r = ZSTD_decompressStream(s, &ob, &ib);
-        if (ZSTD_isError(r)) {
-            g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                        "%s: corrupt zstd payload (%s)", z->name,
-                        ZSTD_getErrorName(r));
-            goto out;
-        }
-        g_byte_array_append(z->out, buf, ob.pos);
-        /* All input taken, output not full: the frame needs more. */
-        if (r && ib.pos == ib.size && ob.pos < CHUNK) {
-            g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                        "%s: corrupt zstd payload (it ends too soon)",
-                        z->name);
-            goto out;
+        if (!n) {
+            break;
         }
     }
     ok = true;
+    goto out;
+corrupt:
+    g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
+                "%s: corrupt %s payload (%s)", name, cname,
+                archive_error_string(a) ? archive_error_string(a) :
+                "libarchive gives no reason; it may end too soon");
 out:
-    ZSTD_freeDStream(s);
-    g_free(buf);
+    archive_read_free(a);
     return ok;
-}
-
-/* The compressions the kernel can be built with that we do not read. */
-static const char *other_compression(const uint8_t *p, size_t len)
-{
-    static const struct {
-        const char *magic;
-        size_t len;
-        const char *name;
-    } magics[] = {
-        { "BZh", 3, "bzip2" },
-        { "\x5d\x00\x00", 3, "lzma" },
-        { "\x89LZO", 4, "LZO" },
-        { "\x02\x21\x4c\x18", 4, "LZ4" },
-        { "\x04\x22\x4d\x18", 4, "LZ4" },
-    };
-    unsigned i;
-
-    for (i = 0; i < G_N_ELEMENTS(magics); i++) {
-        if (len >= magics[i].len && !memcmp(p, magics[i].magic,
-                                            magics[i].len)) {
-            return magics[i].name;
-        }
-    }
-    return NULL;
 }
 
 /*
@@ -623,12 +605,11 @@ static bool bzimage_names(const char *name, const uint8_t *d, size_t len,
 static bool bzimage_payload(const char *name, const uint8_t *d, size_t len,
                             GByteArray *out, GError **errp)
 {
-    Inflate z = { name, out };
-    unsigned setup_sects;
+    g_autofree char *readable = NULL;
+    unsigned setup_sects, i;
     uint16_t proto;
     uint64_t start, plen;
     const uint8_t *p;
-    const char *other;
 
     if (len < 0x250) {
         g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
@@ -661,34 +642,23 @@ static bool bzimage_payload(const char *name, const uint8_t *d, size_t len,
         return false;
     }
     p = d + start;
-    if (!memcmp(p, "\xfd" "7zXZ\0", 6)) {
-        return unxz(&z, p, plen, errp);
-    }
-    if (p[0] == 0x1f && p[1] == 0x8b) {
-        return ungzip(&z, p, plen, errp);
-    }
-    if (!memcmp(p, "\x28\xb5\x2f\xfd", 4)) {
-        return unzstd(&z, p, plen, errp);
-    }
     if (!memcmp(p, "\x7f" "ELF", 4)) {
         /* CONFIG_KERNEL_UNCOMPRESSED */
         g_byte_array_append(out, p, plen);
         return true;
     }
-    other = other_compression(p, plen);
-    if (other) {
-        g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                    "%s: the kernel is %s-compressed; this cloak-trace reads "
-                    "xz, gzip and zstd (extract the ELF with the kernel's "
-                    "scripts/extract-vmlinux and give that)", name, other);
-    } else {
-        g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
-                    "%s: unknown payload compression (bytes %02x %02x %02x "
-                    "%02x); this cloak-trace reads xz, gzip and zstd "
-                    "(extract the ELF with the kernel's "
-                    "scripts/extract-vmlinux and give that)", name,
-                    p[0], p[1], p[2], p[3]);
+    for (i = 0; i < G_N_ELEMENTS(compressions); i++) {
+        if (!memcmp(p, compressions[i].magic, compressions[i].len)) {
+            /* Less the size the kernel's build appends. */
+            return decompress(name, i, p, plen - 4, out, errp);
+        }
     }
+    readable = readable_compressions();
+    g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT,
+                "%s: unknown payload compression (bytes %02x %02x %02x "
+                "%02x); this cloak-trace reads %s (extract the ELF with the "
+                "kernel's scripts/extract-vmlinux and give that)", name,
+                p[0], p[1], p[2], p[3], readable);
     return false;
 }
 
@@ -1059,23 +1029,45 @@ typedef struct {
     const char *version;        /* --version, or NULL */
 } Job;
 
+/* The offsets from the BTF of path (an ELF, or raw BTF). */
+static bool offsets_of(const char *path, const char *name, bool elf,
+                       CloakOsProfile *p, GError **errp)
+{
+    struct btf *btf = parse_btf(path, name, elf, errp);
+    bool ok;
+
+    if (!btf) {
+        return false;
+    }
+    ok = btf_offsets(btf, name, p->offset, errp);
+    btf__free(btf);
+    return ok;
+}
+
+static GMappedFile *map_input(const char *path, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    GMappedFile *mf = g_mapped_file_new(path, FALSE, &err);
+
+    if (!mf) {
+        g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT, "%s",
+                    err->message);
+    }
+    return mf;
+}
+
 /* The profile of a bzImage (given, or out of a package). */
 static bool profile_bzimage(const char *path, const char *name,
                             CloakOsProfile *p, GError **errp)
 {
     g_autoptr(GByteArray) elf = g_byte_array_new();
-    g_autoptr(GMappedFile) mf = NULL;
-    g_autoptr(GError) err = NULL;
+    g_autoptr(GMappedFile) mf = map_input(path, errp);
     g_autofree char *tmp = NULL;
-    struct btf *btf;
     const uint8_t *d;
     size_t len;
     bool ok;
 
-    mf = g_mapped_file_new(path, FALSE, &err);
     if (!mf) {
-        g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT, "%s",
-                    err->message);
         return false;
     }
     d = (const uint8_t *)g_mapped_file_get_contents(mf);
@@ -1092,30 +1084,19 @@ static bool profile_bzimage(const char *path, const char *name,
         return false;
     }
     g_clear_pointer(&elf, g_byte_array_unref);
-    btf = parse_btf(tmp, name, true, errp);
+    ok = offsets_of(tmp, name, true, p, errp);
     g_unlink(tmp);
-    if (!btf) {
-        return false;
-    }
-    ok = btf_offsets(btf, name, p->offset, errp);
-    btf__free(btf);
     return ok;
 }
 
 static bool profile_elf(const char *path, const char *name, CloakOsProfile *p,
                         GError **errp)
 {
-    g_autoptr(GMappedFile) mf = NULL;
-    g_autoptr(GError) err = NULL;
-    struct btf *btf;
+    g_autoptr(GMappedFile) mf = map_input(path, errp);
     const uint8_t *d;
     size_t len;
-    bool ok;
 
-    mf = g_mapped_file_new(path, FALSE, &err);
     if (!mf) {
-        g_set_error(errp, PROFILE_ERROR, PROFILE_ERR_INPUT, "%s",
-                    err->message);
         return false;
     }
     d = (const uint8_t *)g_mapped_file_get_contents(mf);
@@ -1125,13 +1106,7 @@ static bool profile_elf(const char *path, const char *name, CloakOsProfile *p,
         return false;
     }
     g_clear_pointer(&mf, g_mapped_file_unref);
-    btf = parse_btf(path, name, true, errp);
-    if (!btf) {
-        return false;
-    }
-    ok = btf_offsets(btf, name, p->offset, errp);
-    btf__free(btf);
-    return ok;
+    return offsets_of(path, name, true, p, errp);
 }
 
 static bool profile_deb(const char *path, const char *name, CloakOsProfile *p,
@@ -1197,19 +1172,10 @@ static bool make_profile(const Job *job, CloakOsProfile *p, GError **errp)
         return profile_bzimage(job->path, name, p, errp);
     case INPUT_ELF:
         return profile_elf(job->path, name, p, errp);
-    case INPUT_BTF: {
-        struct btf *btf = parse_btf(job->path, name, false, errp);
-        bool ok;
-
-        if (!btf) {
-            return false;
-        }
+    case INPUT_BTF:
         p->release = g_strdup(job->release);
         p->version = g_strdup(job->version);
-        ok = btf_offsets(btf, name, p->offset, errp);
-        btf__free(btf);
-        return ok;
-    }
+        return offsets_of(job->path, name, false, p, errp);
     }
     g_assert_not_reached();
 }
@@ -1265,8 +1231,9 @@ int ct_profile_main(int argc, char **argv)
     g_option_context_set_summary(ctx,
         "Makes the OS profile that QEMU's cloak-trace object reads\n"
         "(os-profile=FILE) from the guest kernel's own BTF.  INPUT is told\n"
-        "apart by content: a linux-image .deb, a vmlinuz (bzImage, xz, gzip\n"
-        "or zstd), an ELF vmlinux, or raw BTF (a copy of the guest's\n"
+        "apart by content: a linux-image .deb, a vmlinuz (bzImage, its\n"
+        "payload read with libarchive: gzip, bzip2, lzma, xz, LZ4, zstd),\n"
+        "an ELF vmlinux, or raw BTF (a copy of the guest's\n"
         "/sys/kernel/btf/vmlinux, with --release and --version).");
     g_option_context_set_description(ctx,
         "Exit status: 0 done, 1 bad input, 2 bad usage.");

@@ -9,7 +9,12 @@
  *   tracebench: start
  *   tracebench: syscalls=N ns=T
  *
- * Usage: tracebench [ITERATIONS]   (cloak.args=ITERATIONS)
+ * With SEGMENTS, the loop is cut into that many equal parts, each after a
+ * line "tracebench: segment I" and a pause of PAUSE_MS, in which the host
+ * may switch tracing on or off (qom-set enabled) before the part runs:
+ * alternating parts of one boot compare like with like.
+ *
+ * Usage: tracebench [ITERATIONS [SEGMENTS]]   (cloak.args=ITERATIONS,...)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +23,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#define PAUSE_MS 200
 
 static long long now_ns(void)
 {
@@ -42,26 +49,42 @@ int main(int argc, char **argv)
     int console = open("/dev/console", O_WRONLY | O_NOCTTY);
     char line[128];
     long iterations = argc > 1 ? atol(argv[1]) : 100000;
+    long segments = argc > 2 ? atol(argv[2]) : 1;
+    struct timespec pause = { 0, PAUSE_MS * 1000000L };
     char buf[64];
-    long long t0, t1;
-    long i;
+    long long t0, t1, paused = 0;
+    long i, s;
     int fd = open("/dev/zero", O_RDONLY);
 
-    if (fd < 0 || iterations <= 0) {
-        fprintf(stderr, "tracebench: bad setup (fd %d, iterations %ld)\n", fd,
-                iterations);
+    if (fd < 0 || iterations <= 0 || segments <= 0) {
+        fprintf(stderr, "tracebench: bad setup (fd %d, iterations %ld, "
+                "segments %ld)\n", fd, iterations, segments);
         return 1;
     }
     mark(console, "tracebench: start\n");
     t0 = now_ns();
-    for (i = 0; i < iterations; i++) {
-        syscall(SYS_getppid);
-        if (read(fd, buf, sizeof(buf)) != sizeof(buf)) {
-            return 1;
+    for (s = 0; s < segments; s++) {
+        if (segments > 1) {
+            long long p0 = now_ns();
+
+            snprintf(line, sizeof(line), "tracebench: segment %ld\n", s);
+            mark(console, line);
+            nanosleep(&pause, NULL);
+            paused += now_ns() - p0;
         }
-        lseek(fd, 0, SEEK_SET);
+        for (i = 0; i < iterations / segments; i++) {
+            syscall(SYS_getppid);
+            if (read(fd, buf, sizeof(buf)) != sizeof(buf)) {
+                return 1;
+            }
+            lseek(fd, 0, SEEK_SET);
+        }
     }
-    t1 = now_ns();
+    if (segments > 1) {
+        mark(console, "tracebench: segment end\n");
+    }
+    iterations = iterations / segments * segments;
+    t1 = now_ns() - paused;
     snprintf(line, sizeof(line), "tracebench: syscalls=%ld ns=%lld\n",
              iterations * 3, t1 - t0);
     mark(console, line);
