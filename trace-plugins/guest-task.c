@@ -419,12 +419,11 @@ bool cloak_trace_guest_task(CPUX86State *env, struct cloak_trace_task *t)
         return false;
     }
     /*
-     * The same task_struct may hold a new task after the old one exited
-     * (slab reuse), so the thread id must match too.
-     */
-    /*
-     * comm is read every time: a successful execve renames the task but
-     * never returns to where its return could be seen.
+     * The block read last is reused while the task is the same: the same
+     * task_struct may hold a new task after the old one exited (slab
+     * reuse), so the thread id must match too.  comm is read every time:
+     * a successful execve renames the task but never returns to where its
+     * return could be seen.
      */
     if (task != c->task ||
         !kernel_load(env, c, task + p->offset[CLOAK_OS_OFF_TASK_PID], 4,
