@@ -189,8 +189,8 @@ class Package(unittest.TestCase):
 
     def test_1_libvirt_apparmor_abstraction(self):
         """libvirt's template for a guest's profile, compiled with our
-        abstraction (apparmor_parser, no kernel needed): our data and the
-        documented ring names are allowed."""
+        abstraction (apparmor_parser, no kernel needed): our data, the
+        documented OS profile directory and ring names are allowed."""
         tmp = tempfile.mkdtemp(prefix="cloak-aa-")
         self.addCleanup(shutil.rmtree, tmp, True)
         profile = os.path.join(tmp, "libvirt-test")
@@ -202,6 +202,8 @@ class Package(unittest.TestCase):
         rules = {m.group(2): m.group(1) for m in
                  re.finditer(r"^Mode:\s*(\S+)\s+Name:\s*\((.*)\)$", dump, re.M)}
         self.assertIn("r", rules.get("/usr/share/qemu-cloak/**", ""), dump[-3000:])
+        self.assertIn("r", rules.get("/var/lib/qemu-cloak/os-profiles/**", ""),
+                      dump[-3000:])
         # QEMU creates NAME.ring.XXXXXX and renames it to NAME.ring.
         self.assertIn("w", rules.get("/{dev,run}/shm/*.ring{,.??????}", ""),
                       dump[-3000:])

@@ -809,7 +809,7 @@ int main(int argc, char **argv)
         { "count", 'n', 0, G_OPTION_ARG_INT64, &count,
           "Stop after N events", "N" },
         { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files,
-          NULL, "FILE" },
+          NULL, NULL },
         { NULL }
     };
     g_autoptr(GOptionContext) ctx =
@@ -827,7 +827,10 @@ int main(int argc, char **argv)
     g_option_context_set_summary(ctx,
         "Reads the shared-memory ring that QEMU's -object cloak-trace writes\n"
         "(live or finished) and prints every guest syscall entry, return and\n"
-        "page fault.  The file is validated record by record.");
+        "page fault.  The file is validated record by record.\n\n"
+        "cloak-trace profile INPUT makes the OS profile of a guest kernel\n"
+        "that lets events name their process (see cloak-trace profile "
+        "--help).");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
         fprintf(stderr, "cloak-trace: %s\n", err->message);
