@@ -16,8 +16,8 @@ import unittest
 
 from tests.lib import cloakguest
 from tests.lib.cloakguest import BootError, GuestError, ReportError
-from tests.lib.paths import (FIRMWARE_DIRS, GUEST_DIR, QEMU_BIN as QEMU, TOP,
-                             is_build_tree_binary)
+from tests.lib.paths import (FIRMWARE_DIRS, GUEST_DIR, GUEST_VMLINUZ,
+                             QEMU_BIN as QEMU, TOP, is_build_tree_binary)
 ACCEL = os.environ.get("CLOAK_ACCEL", "auto")
 
 HOST_BRIDGE = {"q35": ("0x8086", "0x29c0"), "pc": ("0x8086", "0x1237")}
@@ -237,7 +237,7 @@ class HarnessFailsWhenItShould(unittest.TestCase):
             append = "console=ttyS0 panic=-1 cloak.nonce=x"
             cmd = [QEMU, "-L", d, "-machine", "q35", "-accel", "tcg", "-m", "512",
                    "-display", "none", "-monitor", "none", "-serial", "stdio",
-                   "-no-reboot", "-kernel", os.path.join(GUEST_DIR, "vmlinuz"),
+                   "-no-reboot", "-kernel", GUEST_VMLINUZ,
                    "-initrd", os.path.join(GUEST_DIR, "initrd.img"),
                    "-append", append]
             # Under the cloak a build-tree binary finds our cleaned option

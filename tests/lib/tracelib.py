@@ -7,10 +7,9 @@ import subprocess
 import tempfile
 import time
 
-from tests.lib.paths import BUILD_DIR, GUEST_DIR, QEMU_BIN, READER, \
-    firmware_args
+from tests.lib.paths import BUILD_DIR, GUEST_DIR, GUEST_VMLINUZ, QEMU_BIN, \
+    READER, firmware_args
 FIRMWARE = firmware_args()
-GUEST_KERNEL = os.path.join(GUEST_DIR, "vmlinuz")
 
 # Linux x86-64 numbers the tests refer to (from the kernel's table).
 NR = {"write": 1, "open": 2, "mmap": 9, "getpid": 39, "execve": 59,
@@ -21,7 +20,7 @@ def require_built(testcase, guest=True, qemu=True):
     """Fails naming what is missing: the reader, and QEMU and the guest
     unless the test needs neither (the reader's own tests)."""
     for path in [READER] + ([QEMU_BIN] if qemu else []) + (
-            [os.path.join(GUEST_DIR, "vmlinuz"),
+            [GUEST_VMLINUZ,
              os.path.join(GUEST_DIR, "initrd.img")] if guest else []):
         if not os.path.exists(path):
             testcase.fail("%s is missing: run 'make build guest' first" % path)
@@ -40,7 +39,7 @@ def qemu_cmd(ring, smp=1, run=None, args=None, trace_opts="", nonce="trace",
         "-machine", "q35", "-accel", "tcg", "-smp", str(smp), "-m", "512",
         "-display", "none", "-nodefaults", "-no-reboot",
         "-serial", "file:%s" % console,
-        "-kernel", os.path.join(GUEST_DIR, "vmlinuz"),
+        "-kernel", GUEST_VMLINUZ,
         "-initrd", os.path.join(GUEST_DIR, "initrd.img"),
         "-append", append]
     if ring:
@@ -121,10 +120,10 @@ def guest_os_profile():
     when the kernel is newer."""
     out = os.path.join(BUILD_DIR, "trace-tests", "guest.os-profile")
     if (not os.path.exists(out) or
-            os.path.getmtime(out) < os.path.getmtime(GUEST_KERNEL) or
+            os.path.getmtime(out) < os.path.getmtime(GUEST_VMLINUZ) or
             os.path.getmtime(out) < os.path.getmtime(READER)):
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run([READER, "profile", "-o", out, GUEST_KERNEL],
+        subprocess.run([READER, "profile", "-o", out, GUEST_VMLINUZ],
                        check=True, timeout=300)
     return out
 

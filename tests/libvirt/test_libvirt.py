@@ -38,7 +38,8 @@ import xml.etree.ElementTree as ET
 
 from tests.lib import battery, cloakguest
 from tests.lib.imagetest import sha256
-from tests.lib.paths import BUILD_DIR, GUEST_DIR, QEMU_BIN, QEMU_IMG, TOOLS_DIR, TOP as TOP_DIR
+from tests.lib.paths import BUILD_DIR, GUEST_DIR, GUEST_VMLINUZ, QEMU_BIN, QEMU_IMG, \
+    TOOLS_DIR, TOP as TOP_DIR
 from tests.libvirt.privatelibvirt import PrivateLibvirtd, VirshError, process_state
 
 EMULATOR = os.path.abspath(os.environ.get("CLOAK_LIBVIRT_EMULATOR") or QEMU_BIN)
@@ -225,7 +226,7 @@ class LibvirtDropIn(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.kernel = os.path.join(GUEST_DIR, "vmlinuz")
+        cls.kernel = GUEST_VMLINUZ
         cls.initrd = os.path.join(GUEST_DIR, "initrd.img")
         missing = [p for p in (EMULATOR, cls.kernel, cls.initrd, DEBIAN_QEMU)
                    if not os.path.exists(p)]

@@ -147,7 +147,7 @@ def main():
     print("  attribution on / off (ratio of the two medians):   %.3f"
           % (statistics.median(a) / statistics.median(t)))
     print("cloak-trace profile of the guest kernel (%s): %.2f s (median of 3)"
-          % (tl.GUEST_KERNEL, profile_seconds(tl.GUEST_KERNEL)))
+          % (tl.GUEST_VMLINUZ, profile_seconds(tl.GUEST_VMLINUZ)))
     if statistics.median(t) < 1.0 or statistics.median(a) < 1.0:
         sys.exit("bench_guest: a median traced / untraced below 1.00: the "
                  "machine's noise is larger than the trace's cost, so these "
