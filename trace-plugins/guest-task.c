@@ -109,8 +109,8 @@ static hwaddr walk(FlatView *fv, uint64_t pgd, bool la57, uint64_t va)
 }
 
 /* Host pointer to the kernel page holding va, or NULL if not plain RAM. */
-static uint8_t *kernel_page_slow(CPUX86State *env, GuestTaskCache *c,
-                                 CachedPage *slot, uint64_t vpage)
+static uint8_t *kernel_page_slow(CPUX86State *env, CachedPage *slot,
+                                 uint64_t vpage)
 {
     CPUState *cs = env_cpu(env);
     FlatView *fv = address_space_to_flatview(cs->as);
@@ -145,7 +145,7 @@ static inline uint8_t *kernel_page(CPUX86State *env, GuestTaskCache *c,
     if (likely(slot->vpage == vpage)) {
         return slot->host;
     }
-    return kernel_page_slow(env, c, slot, vpage);
+    return kernel_page_slow(env, slot, vpage);
 }
 
 static bool kernel_read(CPUX86State *env, GuestTaskCache *c, uint64_t va,

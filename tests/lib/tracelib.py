@@ -27,10 +27,8 @@ def require_built(testcase, guest=True, qemu=True):
 
 
 def qemu_cmd(ring, smp=1, run=None, args=None, trace_opts="", nonce="trace",
-             console=None, extra=(), cmdline=""):
+             console=None, extra=()):
     append = "console=ttyS0 quiet cloak.nonce=%s" % nonce
-    if cmdline:
-        append += " " + cmdline
     if run:
         append += " cloak.run=%s" % run
     if args:
@@ -51,14 +49,14 @@ class Guest:
     """One guest boot; use as a context manager to clean up its files."""
 
     def __init__(self, smp=1, run=None, args=None, trace_opts="", traced=True,
-                 extra=(), cmdline=""):
+                 extra=()):
         self.dir = tempfile.mkdtemp(
             prefix="cloak-trace-test.",
             dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
         self.ring = os.path.join(self.dir, "guest.ring") if traced else None
         self.console = os.path.join(self.dir, "console.log")
         self.cmd = qemu_cmd(self.ring, smp, run, args, trace_opts,
-                            console=self.console, extra=extra, cmdline=cmdline)
+                            console=self.console, extra=extra)
         self.proc = None
 
     def start(self):

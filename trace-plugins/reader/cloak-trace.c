@@ -383,6 +383,17 @@ static void print_tree(Reader *rd)
     fwrite(out->str, 1, out->len, stdout);
 }
 
+/* A kernel name from the (untrusted) header, terminated and printable. */
+static void header_text(char out[CLOAK_TRACE_KERNEL_MAX],
+                        const char in[CLOAK_TRACE_KERNEL_MAX])
+{
+    memcpy(out, in, CLOAK_TRACE_KERNEL_MAX);
+    out[CLOAK_TRACE_KERNEL_MAX - 1] = 0;
+    for (char *c = out; *c; c++) {
+        *c = g_ascii_isprint(*c) ? *c : '?';
+    }
+}
+
 /* Once: the producer found the guest running another kernel. */
 static void report_refusal(Reader *rd)
 {
@@ -395,15 +406,8 @@ static void report_refusal(Reader *rd)
         return;
     }
     rd->refusal_reported = true;
-    memcpy(want, h->profile_kernel, sizeof(want));
-    memcpy(got, h->guest_kernel, sizeof(got));
-    want[sizeof(want) - 1] = got[sizeof(got) - 1] = 0;
-    for (char *c = want; *c; c++) {
-        *c = g_ascii_isprint(*c) ? *c : '?';
-    }
-    for (char *c = got; *c; c++) {
-        *c = g_ascii_isprint(*c) ? *c : '?';
-    }
+    header_text(want, h->profile_kernel);
+    header_text(got, h->guest_kernel);
     fprintf(stderr, "cloak-trace: warning: no process attribution: the OS "
             "profile is for kernel '%s' but the guest runs '%s'\n", want,
             got);
