@@ -42,6 +42,7 @@
  * gone, fails; with a wrong one nearly every event does).
  */
 #define VERIFY_ATTEMPTS     1000
+#define TASK_COMM_LEN       sizeof(((struct cloak_trace_task *)0)->comm)
 
 typedef struct CachedPage {
     uint64_t vpage;             /* kernel virtual page, 0 = empty */
@@ -186,6 +187,24 @@ static inline bool kernel_load(CPUX86State *env, GuestTaskCache *c,
     }
     *out = size == 8 ? ldq_le_p(page + (va & ~TARGET_PAGE_MASK))
                      : ldl_le_p(page + (va & ~TARGET_PAGE_MASK));
+    return true;
+}
+
+/* comm, the common case: 16 bytes in one page, copied without a loop. */
+static inline bool kernel_load_comm(CPUX86State *env, GuestTaskCache *c,
+                                    uint64_t va, char *out)
+{
+    uint8_t *page;
+
+    if (unlikely(va < KERNEL_HALF ||
+                 (va & ~TARGET_PAGE_MASK) > TARGET_PAGE_SIZE - TASK_COMM_LEN)) {
+        return kernel_read(env, c, va, out, TASK_COMM_LEN);
+    }
+    page = kernel_page(env, c, va);
+    if (unlikely(!page)) {
+        return false;
+    }
+    memcpy(out, page + (va & ~TARGET_PAGE_MASK), TASK_COMM_LEN);
     return true;
 }
 
@@ -428,8 +447,8 @@ bool cloak_trace_guest_task(CPUX86State *env, struct cloak_trace_task *t)
     if (task != c->task ||
         !kernel_load(env, c, task + p->offset[CLOAK_OS_OFF_TASK_PID], 4,
                      &pid) || pid != c->block.tid ||
-        !kernel_read(env, c, task + p->offset[CLOAK_OS_OFF_TASK_COMM],
-                     c->block.comm, sizeof(c->block.comm))) {
+        !kernel_load_comm(env, c, task + p->offset[CLOAK_OS_OFF_TASK_COMM],
+                          c->block.comm)) {
         if (!read_block(env, c, p, task, &c->block)) {
             c->task = 0;
             return false;

@@ -141,7 +141,7 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
         }
     }
     info = syscall_info(abi, nr);
-    if (info && cloak_trace_paths) {
+    if (info && info->path_args && cloak_trace_paths) {
         npaths = ctpop8(info->path_args);
     }
     max_len = sizeof(*e) + npaths * (sizeof(struct cloak_trace_path) +
