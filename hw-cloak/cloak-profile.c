@@ -28,6 +28,15 @@ const CloakKeySpec cloak_profile_key_table[] = {
 #undef CLOAK_KEY_ROW
 const size_t cloak_profile_key_count = G_N_ELEMENTS(cloak_profile_key_table);
 
+#define CLOAK_RECORD_ROW(name, type, fields, meaning) \
+    { name, type, fields, meaning },
+const CloakSmbiosRecord cloak_smbios_record_table[] = {
+    CLOAK_SMBIOS_RECORDS(CLOAK_RECORD_ROW)
+};
+#undef CLOAK_RECORD_ROW
+const size_t cloak_smbios_record_count =
+    G_N_ELEMENTS(cloak_smbios_record_table);
+
 /* Groups of any keys: [identity] templates, [devices] (device keys). */
 typedef struct {
     const char *name;
@@ -37,6 +46,7 @@ typedef struct {
 static const OpenGroup open_groups[] = {
     { "identity", CLOAK_VALUE_TEMPLATE },
     { "devices", CLOAK_VALUE_STRING },
+    { "smbios", CLOAK_VALUE_RECORD },
 };
 
 static const char *const *device_keys;
@@ -462,6 +472,13 @@ static bool find_key(const char *group, const char *key, CloakKeySpec *out)
     if (!open) {
         return false;
     }
+    if (open->kind == CLOAK_VALUE_RECORD) {
+        unsigned n;
+
+        if (!cloak_smbios_record_find(key, &n)) {
+            return false;
+        }
+    }
     /* QEMU registers the device identity keys; without it, any key. */
     if (!strcmp(group, "devices") && device_keys) {
         for (const char *const *d = device_keys; *d; d++) {
@@ -498,6 +515,12 @@ static char *known_keys(const char *group)
     if (!strcmp(group, "devices")) {
         for (const char *const *d = device_keys; d && *d; d++) {
             g_string_append_printf(s, "%s%s", s->len ? ", " : "", *d);
+        }
+    }
+    if (!strcmp(group, "smbios")) {
+        for (size_t i = 0; i < cloak_smbios_record_count; i++) {
+            g_string_append_printf(s, "%s%s-<n>", s->len ? ", " : "",
+                                   cloak_smbios_record_table[i].name);
         }
     }
     return g_string_free(s, FALSE);
@@ -548,6 +571,221 @@ static bool check_flags(const char *v, char **why)
         for (size_t j = 0; j < i; j++) {
             if (!strcmp(names[j], n)) {
                 *why = g_strdup_printf("feature '%s' is listed twice", n);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* [smbios] records                                                    */
+
+#define RECORD_MAX_INDEX 255
+/* A structure's formatted area is at most 255 bytes, 4 of them header. */
+#define RECORD_MAX_FORMATTED 251
+
+const CloakSmbiosRecord *cloak_smbios_record_find(const char *key,
+                                                  unsigned *n)
+{
+    const char *dash = strrchr(key, '-');
+    guint64 index;
+
+    if (!dash || !g_ascii_isdigit(dash[1]) || dash[1] == '0' ||
+        !g_ascii_string_to_unsigned(dash + 1, 10, 1, RECORD_MAX_INDEX,
+                                    &index, NULL)) {
+        return NULL;
+    }
+    for (size_t i = 0; i < cloak_smbios_record_count; i++) {
+        const CloakSmbiosRecord *r = &cloak_smbios_record_table[i];
+
+        if (strlen(r->name) == (size_t)(dash - key) &&
+            !strncmp(r->name, key, dash - key)) {
+            *n = index;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+char **cloak_smbios_record_split(const CloakSmbiosRecord *r,
+                                 const char *value)
+{
+    char **one;
+
+    if (strchr(r->fields, ' ')) {
+        return g_strsplit(value, "|", -1);
+    }
+    one = g_new0(char *, 2);          /* one field: all of it */
+    one[0] = g_strdup(value);
+    return one;
+}
+
+/* Why a raw record cannot have @type (NULL if it can). */
+static char *raw_type_conflict(uint64_t type)
+{
+    static const uint8_t qemu_builds[] = {
+        0, 1, 2, 3, 4, 7, 16, 17, 19, 20, 32, 38, 127
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(qemu_builds); i++) {
+        if (type == qemu_builds[i]) {
+            return g_strdup("QEMU builds it from the other keys");
+        }
+    }
+    for (size_t i = 0; i < cloak_smbios_record_count; i++) {
+        if (cloak_smbios_record_table[i].type == (int)type) {
+            return g_strdup_printf("write it as %s-<n>",
+                                   cloak_smbios_record_table[i].name);
+        }
+    }
+    return NULL;
+}
+
+static bool check_record_field(const CloakProfile *p, char kind,
+                               const char *name, const char *v, char **why)
+{
+    static const uint64_t max[] = { ['b'] = 0xff, ['w'] = 0xffff,
+                                    ['d'] = 0xffffffffULL };
+    size_t len = 0;
+    uint64_t n;
+
+    switch (kind) {
+    case 's':
+    case 'v':
+        if (kind == 'v' && !*v) {
+            *why = g_strdup_printf("%s: an empty string (a structure's "
+                                   "strings cannot be empty)", name);
+            return false;
+        }
+        if (!template_walk(p, v, true, "", "", NULL, &len, why)) {
+            return false;
+        }
+        if (len > CLOAK_PROFILE_MAX_STRING) {
+            *why = g_strdup_printf("%s expands to %zu characters, at most %d "
+                                   "are allowed", name, len,
+                                   CLOAK_PROFILE_MAX_STRING);
+            return false;
+        }
+        return true;
+    case 'b':
+    case 'w':
+    case 'd':
+        if (!parse_number(v, &n) || n > max[(unsigned char)kind]) {
+            *why = g_strdup_printf("%s: '%s' is not a number from 0 to 0x%"
+                                   PRIx64, name, v,
+                                   max[(unsigned char)kind]);
+            return false;
+        }
+        return true;
+    case 'x':
+        for (const char *c = v; *c; c++) {
+            if (!g_ascii_isxdigit(*c)) {
+                *why = g_strdup_printf("%s: '%c' is not a hex digit", name,
+                                       *c);
+                return false;
+            }
+        }
+        if (strlen(v) % 2 || strlen(v) / 2 > RECORD_MAX_FORMATTED) {
+            *why = g_strdup_printf("%s: %zu hex digits; want an even "
+                                   "number, at most %d", name, strlen(v),
+                                   2 * RECORD_MAX_FORMATTED);
+            return false;
+        }
+        return true;
+    }
+    g_assert_not_reached();
+}
+
+static bool check_record(const CloakProfile *p, const char *key,
+                         const char *v, char **why)
+{
+    unsigned n;
+    const CloakSmbiosRecord *r = cloak_smbios_record_find(key, &n);
+    g_auto(GStrv) spec = g_strsplit(r->fields, " ", -1);
+    g_auto(GStrv) fields = cloak_smbios_record_split(r, v);
+    guint nspec = g_strv_length(spec), nfields = g_strv_length(fields);
+    bool rest = spec[nspec - 1][0] == 'v';
+
+    if (rest ? nfields < nspec - 1 : nfields != nspec) {
+        g_autofree char *want = g_strjoinv("|", spec);
+
+        *why = g_strdup_printf("%u fields, want %s%u separated by '|': %s",
+                               nfields, rest ? "at least " : "",
+                               rest ? nspec - 1 : nspec, want);
+        return false;
+    }
+    for (guint i = 0; i < nfields; i++) {
+        const char *f = spec[MIN(i, nspec - 1)];
+
+        if (!check_record_field(p, f[0], f + 2, fields[i], why)) {
+            return false;
+        }
+    }
+    if (r->type == 0) {
+        uint64_t type;
+        g_autofree char *conflict = NULL;
+
+        parse_number(fields[0], &type);
+        conflict = raw_type_conflict(type);
+        if (conflict) {
+            *why = g_strdup_printf("type %" PRIu64 " cannot be raw: %s",
+                                   type, conflict);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "NAME[:UID],...": ACPI device names for the DSDT, min..max of them. */
+static bool check_acpi_names(const CloakKeySpec *k, const char *v, char **why)
+{
+    g_auto(GStrv) items = g_strsplit(v, ",", -1);
+    guint n = g_strv_length(items);
+
+    if (n < k->min || n > k->max) {
+        *why = g_strdup_printf("%u names; want %" PRIu64 "..%" PRIu64, n,
+                               k->min, k->max);
+        return false;
+    }
+    for (guint i = 0; i < n; i++) {
+        const char *name = items[i], *colon = strchr(name, ':');
+        size_t len = colon ? (size_t)(colon - name) : strlen(name);
+
+        if (len != 4 || g_ascii_isdigit(name[0])) {
+            *why = g_strdup_printf("'%s': an ACPI name is 4 characters, not "
+                                   "starting with a digit", name);
+            return false;
+        }
+        for (size_t c = 0; c < 4; c++) {
+            if (!g_ascii_isupper(name[c]) && !g_ascii_isdigit(name[c]) &&
+                name[c] != '_') {
+                *why = g_strdup_printf("'%s': an ACPI name has only A-Z, "
+                                       "0-9 and '_'", name);
+                return false;
+            }
+        }
+        if (colon && !strcmp(k->key, "thermal-zone")) {
+            *why = g_strdup_printf("'%s': a thermal zone has no _UID", name);
+            return false;
+        }
+        if (colon) {
+            size_t ulen = strlen(colon + 1);
+
+            for (size_t c = 1; c <= ulen; c++) {
+                if (!g_ascii_isalnum(colon[c])) {
+                    ulen = 0;
+                }
+            }
+            if (ulen < 1 || ulen > 16) {
+                *why = g_strdup_printf("'%s': a _UID is 1..16 letters or "
+                                       "digits", name);
+                return false;
+            }
+        }
+        for (guint j = 0; j < i; j++) {
+            if (!strncmp(items[j], name, 4)) {
+                *why = g_strdup_printf("'%.4s' is named twice", name);
                 return false;
             }
         }
@@ -631,6 +869,10 @@ static bool check_value(const CloakProfile *p, const CloakKeySpec *k,
         return true;
     case CLOAK_VALUE_FLAGS:
         return check_flags(v, why);
+    case CLOAK_VALUE_RECORD:
+        return check_record(p, k->key, v, why);
+    case CLOAK_VALUE_ACPI_NAMES:
+        return check_acpi_names(k, v, why);
     case CLOAK_VALUE_OUI:
         if (strlen(v) != 8 ||
             sscanf(v, "%2x:%2x:%2x%n", &a, &b, &c, &end) != 3 ||
@@ -744,6 +986,33 @@ static const char *invalid_escape(const char *raw)
     return NULL;
 }
 
+/* A cooling device names a temperature probe the profile lists. */
+static bool check_cooling_probes(CloakProfile *p, GError **errp)
+{
+    for (const char *const *k = cloak_profile_keys(p, "smbios"); *k; k++) {
+        unsigned n;
+        const CloakSmbiosRecord *r = cloak_smbios_record_find(*k, &n);
+        g_auto(GStrv) f = NULL;
+        g_autofree char *probe = NULL;
+        uint64_t index;
+
+        if (strcmp(r->name, "cooling")) {
+            continue;
+        }
+        f = cloak_smbios_record_split(r, cloak_profile_get(p, "smbios", *k));
+        parse_number(f[2], &index);
+        probe = g_strdup_printf("temperature-probe-%" PRIu64, index);
+        if (index && !cloak_profile_get(p, "smbios", probe)) {
+            set_error(errp, CLOAK_PROFILE_ERROR_SCHEMA, p->filename,
+                      cloak_profile_line(p, "smbios", *k),
+                      "[smbios] %s: temperature-probe %" PRIu64 " names no "
+                      "key %s", *k, index, probe);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool validate(CloakProfile *p, GKeyFile *kf, GError **errp)
 {
     g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
@@ -811,7 +1080,7 @@ static bool validate(CloakProfile *p, GKeyFile *kf, GError **errp)
             }
         }
     }
-    return true;
+    return check_cooling_probes(p, errp);
 }
 
 CloakProfile *cloak_profile_parse(const char *name, const char *filename,

@@ -13,6 +13,7 @@
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
 #include "qemu/option.h"
+#include "qemu/units.h"
 #include "qom/object.h"
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
@@ -23,6 +24,9 @@
 #include "hw/cloak/cloak-internal.h"
 #include "hw/cloak/cloak-keys.h"
 #include "hw/cloak/cloak-machine.h"
+#include "hw/cloak/cloak-profile.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/pci_device.h"
 
 /* Handles of the type 7 structures: socket s, level l (0..2). */
 #define T7_BASE 0x700
@@ -398,16 +402,424 @@ static void build_type_7(unsigned socket, unsigned level, uint32_t kib,
     SMBIOS_BUILD_TABLE_POST;
 }
 
+/* ------------------------------------------------------------------ */
+/* The profile's [smbios] records                                      */
+
+/* A structure being built: its formatted area and its strings. */
+typedef struct Structure {
+    GByteArray *bytes;          /* after the 4-byte header */
+    GPtrArray *strings;
+} Structure;
+
+static Structure *structure_new(void)
+{
+    Structure *st = g_new0(Structure, 1);
+
+    st->bytes = g_byte_array_new();
+    st->strings = g_ptr_array_new_with_free_func(g_free);
+    return st;
+}
+
+static void structure_free(Structure *st)
+{
+    g_byte_array_unref(st->bytes);
+    g_ptr_array_unref(st->strings);
+    g_free(st);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Structure, structure_free)
+
+static void put_u8(Structure *st, uint64_t v)
+{
+    uint8_t b = v;
+
+    g_byte_array_append(st->bytes, &b, 1);
+}
+
+static void put_u16(Structure *st, uint64_t v)
+{
+    uint16_t w = cpu_to_le16(v);
+
+    g_byte_array_append(st->bytes, (uint8_t *)&w, 2);
+}
+
+static void put_u32(Structure *st, uint64_t v)
+{
+    uint32_t d = cpu_to_le32(v);
+
+    g_byte_array_append(st->bytes, (uint8_t *)&d, 4);
+}
+
+static void put_u64(Structure *st, uint64_t v)
+{
+    uint64_t q = cpu_to_le64(v);
+
+    g_byte_array_append(st->bytes, (uint8_t *)&q, 8);
+}
+
+/* A string field: its index in the string set, 0 for "Not Specified". */
+static void put_str(Structure *st, const char *str)
+{
+    if (!str || !*str) {
+        put_u8(st, 0);
+        return;
+    }
+    g_ptr_array_add(st->strings, g_strdup(str));
+    put_u8(st, st->strings->len);
+}
+
+/* Appends the structure to QEMU's table, as smbios_build.h's macros do. */
+static void structure_emit(Structure *st, uint8_t type, uint16_t handle)
+{
+    struct smbios_structure_header hdr = {
+        .type = type,
+        .length = sizeof(hdr) + st->bytes->len,
+        .handle = cpu_to_le16(handle),
+    };
+    size_t start = smbios_tables_len, len = hdr.length;
+
+    for (guint i = 0; i < st->strings->len; i++) {
+        len += strlen(g_ptr_array_index(st->strings, i)) + 1;
+    }
+    len += st->strings->len ? 1 : 2;
+    smbios_tables = g_realloc(smbios_tables, start + len);
+    memset(smbios_tables + start, 0, len);
+    memcpy(smbios_tables + start, &hdr, sizeof(hdr));
+    memcpy(smbios_tables + start + sizeof(hdr), st->bytes->data,
+           st->bytes->len);
+    len = hdr.length;
+    for (guint i = 0; i < st->strings->len; i++) {
+        const char *str = g_ptr_array_index(st->strings, i);
+
+        memcpy(smbios_tables + start + len, str, strlen(str) + 1);
+        len += strlen(str) + 1;
+    }
+    len += st->strings->len ? 1 : 2;
+    smbios_tables_len += len;
+    smbios_table_max = MAX(smbios_table_max, len);
+    smbios_table_cnt++;
+}
+
+static uint64_t number(const char *s)
+{
+    uint64_t v = 0;
+
+    /* The profile's validator accepted it: decimal or 0x-hex. */
+    qemu_strtou64(s, NULL, 0, &v);
+    return v;
+}
+
+/* The user's -smbios type=N (options or a file) replaces the profile's. */
+static bool user_gave_type(int type)
+{
+    return test_bit(type, smbios_have_binfile_bitmap) ||
+           test_bit(type, smbios_have_fields_bitmap);
+}
+
+/* The records of one kind, in the order of their n; fields expanded. */
+static GPtrArray *records_of(const CloakSmbiosRecord *r)
+{
+    const CloakProfile *p = cloak_profile();
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)
+                                                    g_strfreev);
+    const char *const *keys = cloak_profile_keys(p, "smbios");
+    unsigned max = 0, n;
+
+    for (const char *const *k = keys; *k; k++) {
+        if (cloak_smbios_record_find(*k, &n) == r) {
+            max = MAX(max, n);
+        }
+    }
+    for (n = 1; n <= max; n++) {
+        g_autofree char *key = g_strdup_printf("%s-%u", r->name, n);
+        const char *v = cloak_value("smbios", key);
+
+        if (v) {
+            g_ptr_array_add(out, cloak_smbios_record_split(r, v));
+        }
+    }
+    return out;
+}
+
+/* All PCI functions of the machine, by bus number and devfn. */
+static int collect_pci(Object *obj, void *opaque)
+{
+    if (object_dynamic_cast(obj, TYPE_PCI_DEVICE) &&
+        DEVICE(obj)->realized) {
+        g_ptr_array_add(opaque, PCI_DEVICE(obj));
+    }
+    return 0;
+}
+
+static gint pci_order(gconstpointer a, gconstpointer b)
+{
+    PCIDevice *x = *(PCIDevice **)a, *y = *(PCIDevice **)b;
+    int kx = pci_dev_bus_num(x) << 8 | x->devfn;
+    int ky = pci_dev_bus_num(y) << 8 | y->devfn;
+
+    return kx - ky;
+}
+
+/*
+ * Type 41: the k-th record of a PCI class gets the VM's k-th function of
+ * that class, so the table names devices the guest can find at those
+ * addresses; a record left without one is listed as disabled.
+ */
+static void build_onboard(GPtrArray *recs)
+{
+    g_autoptr(GPtrArray) pci = g_ptr_array_new();
+    g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
+
+    object_child_foreach_recursive(object_get_root(), collect_pci, pci);
+    g_ptr_array_sort(pci, pci_order);
+    for (guint i = 0; i < recs->len; i++) {
+        char **f = g_ptr_array_index(recs, i);
+        g_autoptr(Structure) st = structure_new();
+        uint16_t class = number(f[3]);
+        PCIDevice *dev = NULL;
+        uint8_t type = number(f[1]);
+
+        for (guint j = 0; class && j < pci->len && !dev; j++) {
+            PCIDevice *d = g_ptr_array_index(pci, j);
+
+            if (pci_get_word(d->config + PCI_CLASS_DEVICE) == class &&
+                !g_hash_table_contains(taken, d)) {
+                g_hash_table_add(taken, d);
+                dev = d;
+            }
+        }
+        put_str(st, f[0]);
+        put_u8(st, dev ? type | 0x80 : type & 0x7f);
+        put_u8(st, number(f[2]));
+        put_u16(st, dev ? 0 : 0xffff);
+        put_u8(st, dev ? pci_dev_bus_num(dev) : 0xff);
+        put_u8(st, dev ? dev->devfn : 0xff);
+        structure_emit(st, 41, 0x2900 + i);
+    }
+}
+
+/* Types 11 and 12: one structure, a count and the strings. */
+static void build_string_set(GPtrArray *recs, uint8_t type)
+{
+    g_autoptr(Structure) st = structure_new();
+
+    put_u8(st, recs->len);
+    for (guint i = 0; i < recs->len; i++) {
+        g_ptr_array_add(st->strings,
+                        g_strdup(((char **)g_ptr_array_index(recs, i))[0]));
+    }
+    structure_emit(st, type, type << 8);
+}
+
+/* Type 13: long names ("en|US|iso8859-1") unless the first is "enUS". */
+static void build_languages(GPtrArray *recs)
+{
+    g_autoptr(Structure) st = structure_new();
+    const char *first = ((char **)g_ptr_array_index(recs, 0))[0];
+
+    put_u8(st, recs->len);
+    put_u8(st, strchr(first, '|') ? 0 : 1);
+    for (int i = 0; i < 15; i++) {
+        put_u8(st, 0);
+    }
+    put_u8(st, 1);
+    for (guint i = 0; i < recs->len; i++) {
+        g_ptr_array_add(st->strings,
+                        g_strdup(((char **)g_ptr_array_index(recs, i))[0]));
+    }
+    structure_emit(st, 13, 0x0d00);
+}
+
+/* Types 26, 28 and 29 share one layout. */
+static void build_probe(char **f, uint8_t type, uint16_t handle)
+{
+    g_autoptr(Structure) st = structure_new();
+
+    put_str(st, f[0]);
+    put_u8(st, number(f[1]));
+    for (int i = 2; i <= 6; i++) {
+        put_u16(st, number(f[i]));      /* max, min, resolution, ... */
+    }
+    put_u32(st, 0);                     /* OEM-defined */
+    put_u16(st, number(f[7]));          /* nominal value */
+    structure_emit(st, type, handle);
+}
+
+static void build_record(const CloakSmbiosRecord *r, char **f, guint i)
+{
+    g_autoptr(Structure) st = structure_new();
+    uint16_t handle = (r->type << 8) + i;
+
+    switch (r->type) {
+    case 8:
+        put_str(st, f[0]);
+        put_u8(st, number(f[1]));
+        put_str(st, f[2]);
+        put_u8(st, number(f[3]));
+        put_u8(st, number(f[4]));
+        break;
+    case 9:
+        put_str(st, f[0]);
+        for (int k = 1; k <= 4; k++) {
+            put_u8(st, number(f[k]));   /* type, width, usage, length */
+        }
+        put_u16(st, number(f[5]));
+        put_u8(st, number(f[6]));
+        put_u8(st, number(f[7]));
+        put_u16(st, number(f[8]));
+        put_u8(st, number(f[9]));
+        put_u8(st, number(f[10]));
+        break;
+    case 22: {
+        uint64_t mwh = number(f[6]), mv = number(f[7]);
+
+        put_str(st, f[0]);
+        put_str(st, f[1]);
+        put_str(st, f[2]);
+        put_str(st, f[3]);
+        put_str(st, f[4]);
+        put_u8(st, number(f[5]));
+        put_u16(st, mwh);
+        put_u16(st, mv);
+        put_str(st, f[8]);
+        put_u8(st, number(f[9]));
+        put_u16(st, number(f[10]));
+        put_u16(st, number(f[11]));
+        put_str(st, f[12]);
+        put_u8(st, 1);                  /* capacity multiplier */
+        put_u32(st, number(f[13]));
+        break;
+    }
+    case 26:
+    case 28:
+    case 29:
+        build_probe(f, r->type, handle);
+        return;
+    case 27: {
+        uint64_t probe = number(f[2]);
+
+        put_u16(st, probe ? 0x1c00 + probe - 1 : 0xffff);
+        put_u8(st, number(f[1]));
+        put_u8(st, number(f[3]));
+        put_u32(st, 0);                 /* OEM-defined */
+        put_u16(st, number(f[4]));
+        put_str(st, f[0]);
+        break;
+    }
+    case 0: {                           /* raw */
+        const char *hex = f[1];
+
+        for (size_t k = 0; hex[k] && hex[k + 1]; k += 2) {
+            put_u8(st, g_ascii_xdigit_value(hex[k]) << 4 |
+                       g_ascii_xdigit_value(hex[k + 1]));
+        }
+        for (int k = 2; f[k]; k++) {
+            g_ptr_array_add(st->strings, g_strdup(f[k]));
+        }
+        structure_emit(st, number(f[0]), 0xf000 + i);
+        return;
+    }
+    default:
+        g_assert_not_reached();
+    }
+    structure_emit(st, r->type, handle);
+}
+
+/* Type 10: every on-board device in one structure. */
+static void build_onboard_legacy(GPtrArray *recs)
+{
+    g_autoptr(Structure) st = structure_new();
+
+    for (guint i = 0; i < recs->len; i++) {
+        char **f = g_ptr_array_index(recs, i);
+
+        put_u8(st, number(f[1]));
+        put_str(st, f[0]);
+    }
+    structure_emit(st, 10, 0x0a00);
+}
+
+/*
+ * Type 20, one per type 17, as real firmware maps its DIMMs: one after
+ * the other from 0, in the first type 19's array.  The sizes are those
+ * smbios_get_tables() gives its type 17s.
+ */
+static void build_mapped_addresses(MachineState *ms)
+{
+    MachineClass *mc = MACHINE_GET_CLASS(ms);
+    uint64_t unit = mc->smbios_memory_device_size, start = 0;
+    unsigned count = QEMU_ALIGN_UP(ms->ram_size, unit) / unit;
+
+    for (unsigned i = 0; i < count; i++) {
+        g_autoptr(Structure) st = structure_new();
+        uint64_t size = i < count - 1 ? unit : (ms->ram_size - 1) % unit + 1;
+        uint64_t end = start + size - 1;
+        bool ext = end / KiB > 0xfffffffeULL;
+
+        put_u32(st, ext ? 0xffffffff : start / KiB);
+        put_u32(st, ext ? 0xffffffff : end / KiB);
+        put_u16(st, 0x1100 + i);        /* smbios.c's T17_BASE */
+        put_u16(st, 0x1300);            /* ... and T19_BASE */
+        put_u8(st, 1);                  /* partition row */
+        put_u8(st, 0);                  /* not interleaved */
+        put_u8(st, 0);
+        put_u64(st, ext ? start : 0);
+        put_u64(st, ext ? end : 0);
+        structure_emit(st, 20, 0x1400 + i);
+        start += size;
+    }
+}
+
+static void build_profile_records(MachineState *ms)
+{
+    const char *mapped = cloak_value("memory", "mapped-addresses");
+
+    if (!cloak_is_enabled() || !cloak_profile()) {
+        return;
+    }
+    for (size_t k = 0; k < cloak_smbios_record_count; k++) {
+        const CloakSmbiosRecord *r = &cloak_smbios_record_table[k];
+        g_autoptr(GPtrArray) recs = records_of(r);
+
+        if (!recs->len || (r->type && user_gave_type(r->type))) {
+            continue;
+        }
+        switch (r->type) {
+        case 10:
+            build_onboard_legacy(recs);
+            break;
+        case 11:
+        case 12:
+            build_string_set(recs, r->type);
+            break;
+        case 13:
+            build_languages(recs);
+            break;
+        case 41:
+            build_onboard(recs);
+            break;
+        default:
+            for (guint i = 0; i < recs->len; i++) {
+                char **f = g_ptr_array_index(recs, i);
+
+                if (r->type || !user_gave_type(number(f[0]))) {
+                    build_record(r, f, i);
+                }
+            }
+        }
+    }
+    if (mapped && number(mapped) && !user_gave_type(20)) {
+        build_mapped_addresses(ms);
+    }
+}
+
+/* Type 7 per socket, then the profile's records. */
 void cloak_smbios_build_extra(MachineState *ms)
 {
     CloakMachineState *s = cloak_machine_state();
-    unsigned cores;
+    unsigned cores = machine_topo_get_cores_per_socket(ms);
 
-    if (!s || !s->smbios_cache_l1) {
-        return;
-    }
-    cores = machine_topo_get_cores_per_socket(ms);
-    for (unsigned socket = 0; socket < ms->smp.sockets; socket++) {
+    for (unsigned socket = 0;
+         s && s->smbios_cache_l1 && socket < ms->smp.sockets; socket++) {
         build_type_7(socket, 0, s->smbios_cache_l1 * cores,
                      s->smbios_cache_ways[0]);
         if (s->smbios_cache_l2) {
@@ -419,4 +831,5 @@ void cloak_smbios_build_extra(MachineState *ms)
                          s->smbios_cache_ways[2]);
         }
     }
+    build_profile_records(ms);
 }

@@ -111,6 +111,10 @@ typedef struct {
       T("pci-vga", "edid-week"), T("bochs-display", "edid-week"))          \
     E("edid-year", NUMBER(1990, 2245),                                     \
       T("pci-vga", "edid-year"), T("bochs-display", "edid-year"))          \
+    E("display-vendor-id", NUMBER(1, 0xfffe),                              \
+      T("pci-vga", "pci-vendor-id"))                                       \
+    E("display-device-id", NUMBER(0, 0xffff),                              \
+      T("pci-vga", "pci-device-id"))                                       \
     E("hda-codec-vendor-id", NUMBER(1, 0xffffffff),                        \
       T("hda-audio", "vendor-id"))                                         \
     E("hda-codec-subsystem-id", NUMBER(1, 0xffffffff),                     \
@@ -457,8 +461,10 @@ static const struct {
               "(e1000e, AHCI, ich9-intel-hda, ...)" },
     { 0x1b36, "Red Hat (QEMU) vendor ID; use another device model "
               "(ioh3420 root ports, nec-usb-xhci, ...)" },
-    { 0x1234, "QEMU std VGA/bochs-display ID; no property changes it "
-              "(see docs/device-identity.md)" },
+    { 0x1234, "QEMU std VGA/bochs-display ID; set [devices] "
+              "display-vendor-id and display-device-id (VGA, "
+              "secondary-vga; bochs-display has no such property; "
+              "see docs/device-identity.md)" },
     { 0x15ad, "VMware paravirtual device; use an emulated device model" },
     { 0x5853, "Xen platform device" },
 };

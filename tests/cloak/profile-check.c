@@ -51,7 +51,11 @@ static char *value_text(const CloakKeySpec *k)
         return g_strdup("OUI XX:XX:XX");
     case CLOAK_VALUE_FLAGS:
         return g_strdup("QEMU feature names");
+    case CLOAK_VALUE_ACPI_NAMES:
+        return k->max == 1 ? g_strdup("ACPI name[:UID]")
+                           : g_strdup_printf("%s..%s ACPI name[:UID]", lo, hi);
     case CLOAK_VALUE_TEMPLATE:
+    case CLOAK_VALUE_RECORD:
         break;
     }
     return g_strdup("template");
@@ -90,11 +94,34 @@ static void print_keys(void)
 
         printf("| `[%s]` | %s | %s | %s |\n", k->group, key, value, to);
     }
+    for (size_t i = 0; i < cloak_smbios_record_count; i++) {
+        const CloakSmbiosRecord *r = &cloak_smbios_record_table[i];
+        g_auto(GStrv) spec = g_strsplit(r->fields, " ", -1);
+        g_autoptr(GString) fields = g_string_new("record: ");
+
+        for (size_t f = 0; spec[f]; f++) {
+            static const char *const kinds[] = {
+                ['s'] = "text", ['b'] = "byte", ['w'] = "word",
+                ['d'] = "dword", ['x'] = "hex bytes", ['v'] = "texts"
+            };
+
+            g_string_append_printf(fields, "%s%s %s", f ? ", " : "",
+                                   kinds[(unsigned char)spec[f][0]],
+                                   spec[f] + 2);
+        }
+        if (r->type) {
+            printf("| `[smbios]` | `%s-<n>` | %s | SMBIOS type %d |\n",
+                   r->name, fields->str, r->type);
+        } else {
+            printf("| `[smbios]` | `%s-<n>` | %s | SMBIOS, the type given |\n",
+                   r->name, fields->str);
+        }
+    }
 }
 
 static const char *const groups[] = {
     "profile", "identity", "bios", "system", "board", "chassis", "cpu",
-    "memory", "acpi", "net", "devices", NULL
+    "memory", "acpi", "net", "devices", "smbios", NULL
 };
 
 static void dump(const CloakProfile *p, const char *seed)

@@ -27,7 +27,8 @@ from tests.lib.battery import (
     MACHINES, dmidecode_structures, profile_values, topology,
     device_args, STOCK_COLUMN, documented_cpu_reports, cpu_report, CHECKS,
     STOCK_CLEAN_UNDER_TCG, OVERRIDES, check_kernel_log, check_pci,
-    check_pci_subsystem, check_mac,
+    check_pci_subsystem, check_mac, check_smbios_structures,
+    check_acpi_profile,
 )
 
 from tests.lib.paths import GUEST_DIR, PROFILES, QEMU_BIN as QEMU
@@ -132,6 +133,42 @@ class CloakedBattery(unittest.TestCase):
                     self.assertEqual(r.guest_machine(), m)
                     self.assert_smbios_detail(r, v)
 
+    def test_profile_smbios_structures(self):
+        """Each [smbios] record of the profile, in the guest's dmidecode."""
+        for p in PROFILES:
+            for m in MACHINES:
+                with self.subTest(profile=p, machine=m):
+                    self.assertEqual(
+                        check_smbios_structures(Boots.get((p, m, 0)), p), [])
+
+    def test_profile_acpi_devices(self):
+        """The profile's buttons, WMI, PEP, fans, thermal zone, battery and
+        AC adapter, as the guest's ACPI and power-supply classes list them."""
+        for p in PROFILES:
+            for m in MACHINES:
+                with self.subTest(profile=p, machine=m):
+                    self.assertEqual(
+                        check_acpi_profile(Boots.get((p, m, 0)), p), [])
+
+    def test_display_adapter(self):
+        """std VGA presents the profile's display ID, and bochs-drm (given
+        that ID, as docs/device-identity.md says) drives it."""
+        for p in PROFILES:
+            v = profile_values(p)
+            want = "[%04x:%04x]" % (int(v["devices.display-vendor-id"], 0),
+                                    int(v["devices.display-device-id"], 0))
+            for m in MACHINES:
+                r = Boots.get((p, m, 0))
+                with self.subTest(profile=p, machine=m):
+                    vga = [l for l in r.output("lspci").splitlines()
+                           if "VGA compatible controller [0300]" in l]
+                    self.assertEqual(len(vga), 1, "one display adapter")
+                    self.assertIn(want, vga[0])
+                    self.assertIn("bochs-drm: added", r.output("modules"))
+                    self.assertTrue(any(k.startswith("edid.")
+                                        for k in r.probe),
+                                    "no EDID: bochs-drm did not bind")
+
     def assert_smbios_detail(self, r, v):
         """What dmidecode reads from types 0, 1, 4, 7 and 17."""
         for key, field in (("bios.vendor", "bios_vendor"),
@@ -190,6 +227,18 @@ class StockBattery(unittest.TestCase):
                 with self.subTest(machine=m, check=name):
                     self.assertNotEqual(check(r), [],
                                         "stock QEMU passed check %r" % name)
+
+    def test_profile_acpi_checks_fail_on_stock(self):
+        for p in PROFILES:
+            with self.subTest(profile=p):
+                self.assertNotEqual(
+                    check_acpi_profile(Boots.get(("stock", "q35", 0)), p), [])
+
+    def test_stock_display_is_bochs(self):
+        for m in MACHINES:
+            with self.subTest(machine=m):
+                self.assertIn("[1234:1111]", Boots.get(("stock", m, 0))
+                              .output("lspci"))
 
     def test_stock_is_recognised(self):
         for m in MACHINES:

@@ -176,6 +176,28 @@ class BadInput(unittest.TestCase):
         ("[bios]\nvendor=a\x00b\n", 2, "NUL byte"),
         # found by the fuzzer: GKeyFile's locale keys escaped the schema
         ("[net]\n\noui[profile]=52:54:00\n", 3, "localized keys"),
+        # [smbios] records
+        ("[smbios]\nport-0=|0|LAN|0x0b|0x1f\n", 2, "unknown key 'port-0'"),
+        ("[smbios]\nport-256=|0|LAN|0x0b|0x1f\n", 2, "unknown key"),
+        ("[smbios]\nports-1=|0|LAN|0x0b|0x1f\n", 2, "known keys: port-<n>"),
+        ("[smbios]\nport-1=|0|LAN|0x0b\n", 2, "4 fields, want 5"),
+        ("[smbios]\nport-1=|0|LAN|0x0b|0x1f|x\n", 2, "6 fields, want 5"),
+        ("[smbios]\nport-1=|0x100|LAN|0x0b|0x1f\n", 2,
+         "internal-type: '0x100' is not a number from 0 to 0xff"),
+        ("[smbios]\nslot-1=S|1|2|3|4|0x10000|6|7|8|9|10\n", 2,
+         "id: '0x10000' is not a number from 0 to 0xffff"),
+        ("[smbios]\nport-1=|0|" + "L" * 65 + "|0x0b|0x1f\n", 2, "at most 64"),
+        ("[smbios]\nport-1=|0|{nope}|0x0b|0x1f\n", 2, "names no key"),
+        ("[smbios]\ncooling-1=Fan|0x65|2|0|6000\n", 2,
+         "temperature-probe 2 names no key temperature-probe-2"),
+        ("[smbios]\nraw-1=8|00\n", 2, "type 8 cannot be raw: write it as "
+         "port-<n>"),
+        ("[smbios]\nraw-1=17|00\n", 2, "type 17 cannot be raw"),
+        ("[smbios]\nraw-1=24|0\n", 2, "want an even number"),
+        ("[smbios]\nraw-1=24|zz\n", 2, "'z' is not a hex digit"),
+        ("[smbios]\nraw-1=24|" + "00" * 252 + "\n", 2, "at most 502"),
+        ("[smbios]\nraw-1=24|00||x\n", 2, "an empty string"),
+        ("[smbios]\nraw-1\n", 2, "not a key-value pair"),
     ]
 
     def test_errors_name_file_and_line(self):

@@ -229,6 +229,10 @@ class BadValues(unittest.TestCase):
         (["-vga", "none", "-device", "bochs-display,edid-week=55"],
          "'edid-week'"),
         (["-vga", "none", "-device", "VGA,edid-year=1989"], "'edid-year'"),
+        (["-vga", "none", "-device", "VGA,pci-vendor-id=0xffff"],
+         "pci-vendor-id 0xffff"),
+        (["-vga", "none", "-device", "VGA,pci-device-id=0x10000"],
+         "'pci-device-id'"),
         (["-device", "nvme,serial=x,ieee-oui=0x1000000"], "'ieee-oui'"),
         (["-device", "nvme,serial=x,model=" + "M" * 41], "'model'"),
         (["-device", "nvme,serial=x,pci-vendor-id=0x10000"],
@@ -311,6 +315,70 @@ class EdidBytes(unittest.TestCase):
         self.assertEqual(sum(edid) % 256, 0, "checksum")
         self.assertEqual(edid_fields(edid),
                          ("DEL", 0xa0c4, 12345678, 12, 2020, "DELL P2419H"))
+
+
+def read_ppm(path):
+    """(width, height, number of distinct pixels) of a binary PPM."""
+    with open(path, "rb") as f:
+        data = f.read()
+    m = re.match(rb"P6\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
+    w, h = int(m.group(1)), int(m.group(2))
+    pixels = data[m.end():]
+    return w, h, len({pixels[i:i + 3] for i in range(0, len(pixels), 3)})
+
+
+class DisplayIdentity(unittest.TestCase):
+    """The default std VGA's PCI ID ([devices] display-vendor-id and
+    display-device-id) and a console that still renders: QEMU patches the
+    VGA BIOS's PCI data structure to the new ID, so SeaBIOS runs it and
+    the screen shows VGA text mode (720x400) with the BIOS's messages.
+    Without the VGA BIOS the screen would stay QEMU's 640x480 placeholder."""
+
+    def boot(self, args):
+        """(vendor, device) of the display adapter, and the screen."""
+        with QemuQmp(QEMU, list(args), paused=False) as vm:
+            vga = [d for d in vm.command("query-pci")[0]["devices"]
+                   if d["class_info"]["class"] == 0x0300]
+            self.assertEqual(len(vga), 1, "one display adapter")
+            ids = (vga[0]["id"]["vendor"], vga[0]["id"]["device"])
+            shot = os.path.join(vm.tmpdir, "screen.ppm")
+            deadline = time.monotonic() + 60
+            while True:
+                vm.command("screendump", filename=shot)
+                screen = read_ppm(shot)
+                if screen[:2] == (720, 400) and screen[2] > 1:
+                    break
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            return ids, screen
+
+    def assert_renders(self, screen):
+        self.assertEqual(screen[:2], (720, 400),
+                         "the VGA BIOS did not set text mode: %r" % (screen,))
+        self.assertGreater(screen[2], 1, "the screen is blank")
+
+    def test_stock(self):
+        ids, screen = self.boot(stock_args(QEMU))
+        self.assertEqual(ids, (0x1234, 0x1111))
+        self.assert_renders(screen)
+
+    def test_profile(self):
+        require_cloak(QEMU)
+        profile = os.path.join(PROFILE_DIR, "dell-optiplex-7070.conf")
+        ids, screen = self.boot(["-cloak", "on,profile=%s,seed=d" % profile])
+        self.assertEqual(ids, (0x8086, 0x3e98))
+        self.assert_renders(screen)
+
+    def test_user_setting_wins(self):
+        require_cloak(QEMU)
+        profile = os.path.join(PROFILE_DIR, "lenovo-thinkpad-t490.conf")
+        with QemuQmp(QEMU, ["-cloak", "on,profile=%s,seed=d" % profile,
+                            "-global", "pci-vga.pci-device-id=0x3ea1"]) as vm:
+            vga = [d for d in vm.command("query-pci")[0]["devices"]
+                   if d["class_info"]["class"] == 0x0300]
+            self.assertEqual((vga[0]["id"]["vendor"], vga[0]["id"]["device"]),
+                             (0x8086, 0x3ea1))
 
 
 def profile_with_devices(tmpdir, devices_group, name="devices-test"):
@@ -409,6 +477,7 @@ hda-codec-vendor-id=0x10ec0887
             ("disk-firmware=TOOLONGFW\n", "disk-firmware"),
             ("pci-subsystem-id=0x10000\n", "pci-subsystem-id"),
             ("edid-vendor=Dell\n", "edid-vendor"),
+            ("display-vendor-id=0xffff\n", "display-vendor-id"),
             ("disk-serial={D:21}\n", "disk-serial"),
             ("no-such-key=1\n", "no-such-key"),
         ]

@@ -50,6 +50,7 @@ guest_modules="
     libata libahci ahci ata_piix sd_mod sr_mod cdrom
     nvme
     button evdev
+    battery ac fan
     uhci_hcd ehci_hcd ehci_pci ohci_hcd ohci_pci xhci_hcd xhci_pci
     usbhid hid_generic usb_storage
     psmouse virtio_input

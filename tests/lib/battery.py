@@ -8,10 +8,12 @@ and the package test; the profiles' own facts (OUI, CPU table) come from
 hw-cloak/profiles and docs/cloak.md.
 """
 
+import functools
 import os
 import re
+import subprocess
 
-from tests.lib.paths import TOP, profile_path
+from tests.lib.paths import TOP, PROFILE_CHECK, profile_path
 MACHINES = ("q35", "pc")
 
 # What names a virtual machine in strings a guest reads.
@@ -53,6 +55,118 @@ def profile_values(name):
     return values
 
 
+@functools.lru_cache(maxsize=None)
+def smbios_record_kinds():
+    """{record name: (SMBIOS type, [field names])}, from the one record
+    table (include/hw/cloak/cloak-keys.h) as cloak-profile-check --keys
+    prints it."""
+    out = subprocess.run([PROFILE_CHECK, "--keys"], check=True,
+                         capture_output=True, text=True).stdout
+    kinds = {}
+    for line in out.splitlines():
+        m = re.match(r"\| `\[smbios\]` \| `([a-z-]+)-<n>` \| record: (.*) \| "
+                     r"SMBIOS(?: type (\d+)|, the type given) \|$", line)
+        if m:
+            names = [f.split(" ")[-1] for f in m.group(2).split(", ")]
+            kinds[m.group(1)] = (int(m.group(3) or 0), names)
+    return kinds
+
+
+def profile_smbios(name):
+    """{record name: [{field: value}, ...] in the order of n} of a
+    profile's [smbios] group (escapes resolved, templates left as
+    written)."""
+    kinds = smbios_record_kinds()
+    found = {}
+    for key, value in profile_values(name).items():
+        group, _, k = key.partition(".")
+        m = re.match(r"(.+)-(\d+)$", k)
+        if group != "smbios" or not m or m.group(1) not in kinds:
+            continue
+        names = kinds[m.group(1)][1]
+        value = value.replace("\\s", " ")
+        parts = value.split("|") if len(names) > 1 else [value]
+        rec = dict(zip(names, parts))
+        if names[-1] == "strings":
+            rec["strings"] = parts[len(names) - 1:]
+        found.setdefault(m.group(1), []).append((int(m.group(2)), rec))
+    return {k: [rec for _, rec in sorted(v, key=lambda x: x[0])]
+            for k, v in found.items()}
+
+
+# What a real machine's table has and QEMU's lacks: the issue's floor.
+SMBIOS_MIN_STRUCTURES = 41
+SMBIOS_REQUIRED_TYPES = (8, 9, 20, 26, 27, 28, 29)
+
+
+def check_smbios_structures(r, profile=None):
+    """The structure set: more than 40 structures, types 8, 9, 20 and
+    26-29 present and, with a profile, each of its [smbios] records in the
+    guest's dmidecode, in order, with its values; on-board devices at
+    addresses lspci shows."""
+    structs = dmidecode_structures(r.output("dmidecode"))
+    bad = []
+    if len(structs) < SMBIOS_MIN_STRUCTURES:
+        bad.append("dmidecode: %d structures, a real machine has more than "
+                   "40" % len(structs))
+    types = {t for t, _ in structs}
+    for t in SMBIOS_REQUIRED_TYPES:
+        if t not in types:
+            bad.append("dmidecode: no type %d structure" % t)
+    if profile is None:
+        return bad
+
+    def of_type(t):
+        return [f for typ, f in structs if typ == t]
+
+    def expect(what, got, want):
+        if got != want:
+            bad.append("%s: %r, the profile says %r" % (what, got, want))
+
+    recs = profile_smbios(profile)
+    kinds = smbios_record_kinds()
+    for kind, rows in recs.items():
+        t = kinds[kind][0]
+        if t in (10, 11, 12, 13):
+            expect("type %d structures" % t, len(of_type(t)), 1)
+        elif t:
+            expect("type %d structures" % t, len(of_type(t)), len(rows))
+    checks = {
+        "port": (8, "External Reference Designator", "external-reference"),
+        "slot": (9, "Designation", "designation"),
+        "voltage-probe": (26, "Description", "description"),
+        "cooling": (27, "Description", "description"),
+        "temperature-probe": (28, "Description", "description"),
+        "current-probe": (29, "Description", "description"),
+        "onboard": (41, "Reference Designation", "designation"),
+        "battery": (22, "Name", "name"),
+    }
+    for kind, (t, field, key) in checks.items():
+        want = [rec[key].strip() or "Not Specified"
+                for rec in recs.get(kind, [])]
+        expect("type %d %s" % (t, field),
+               [f.get(field) for f in of_type(t)][:len(want)], want)
+    for t, kind, label in ((11, "oem-string", "String"),
+                           (12, "option", "Option")):
+        got = (of_type(t) or [{}])[0]
+        for i, rec in enumerate(recs.get(kind, [])):
+            if "{" not in rec["string"]:       # a per-VM template
+                expect("type %d %s %d" % (t, label, i + 1),
+                       got.get("%s %d" % (label, i + 1)),
+                       rec["string"].strip())
+    lspci = set(re.findall(r"^([0-9a-f]{2}:[0-9a-f]{2}\.\d) ",
+                           r.output("lspci"), re.M))
+    for f in of_type(41):
+        if f.get("Status") == "Enabled":
+            addr = f.get("Bus Address", "")[5:]
+            if addr not in lspci:
+                bad.append("type 41 %r at %r: lspci has no such device"
+                           % (f.get("Reference Designation"), addr))
+    if profile_values(profile).get("memory.mapped-addresses") == "1":
+        expect("type 20 structures", len(of_type(20)), len(of_type(17)))
+    return bad
+
+
 def topology(name):
     """-smp for the battery: two vCPUs for every profile.
 
@@ -67,7 +181,9 @@ def topology(name):
 
 def device_args(machine, disk):
     """Real emulated hardware only: e1000e, the chipset's disk controller,
-    an ATAPI CD, Intel USB with a tablet, Intel HDA."""
+    an ATAPI CD, Intel USB with a tablet, Intel HDA; and std VGA, which
+    stock QEMU presents as 1234:1111 and the cloak as the profile's
+    display adapter."""
     hda = "ich9-intel-hda" if machine == "q35" else "intel-hda"
     return [
         "-nodefaults",
@@ -79,6 +195,7 @@ def device_args(machine, disk):
         "-device", "usb-tablet",
         "-audiodev", "none,id=snd0",
         "-device", hda, "-device", "hda-duplex,audiodev=snd0",
+        "-vga", "std",
     ]
 
 
@@ -240,6 +357,128 @@ def check_acpi(r):
     return bad
 
 
+def acpi_nodes(r):
+    """([(ACPI path, HID)], [(PCI address, class, ACPI path)]) of the
+    guest's acpi-devices section."""
+    nodes, pci = [], []
+    for line in r.output("acpi-devices").splitlines():
+        f = line.split()
+        if f[:1] == ["pci"] and len(f) >= 3:
+            pci.append((f[1], f[2], f[3] if len(f) > 3 else ""))
+        elif f:
+            nodes.append((f[0], f[1] if len(f) > 1 else ""))
+    return nodes, pci
+
+
+# What al-khaser's firmware_ACPI wants of every PC, by HID: power button
+# and WMI; and a thermal zone (power_capabilities), which Linux names
+# LNXTHERM.
+PLATFORM_HIDS = ("PNP0C0C", "PNP0C14", "LNXTHERM")
+
+
+def check_acpi_platform(r):
+    """The WSMT table, the platform devices every profile has, and PCI
+    functions named as firmware names them (not QEMU's S<devfn>)."""
+    bad = []
+    if not any(k.startswith("acpi.WSMT.") for k in r.probe):
+        bad.append("no WSMT table")
+    nodes, pci = acpi_nodes(r)
+    hids = {h for _, h in nodes}
+    for hid in PLATFORM_HIDS:
+        if hid not in hids:
+            bad.append("no ACPI device %s" % hid)
+    if not pci:
+        bad.append("the guest listed no PCI function's ACPI node")
+    for addr, cls, path in pci:
+        if re.search(r"\.S[0-9A-F]{2}_$", path):
+            bad.append("PCI %s (class %s) is ACPI %s, QEMU's slot name"
+                       % (addr, cls, path))
+    return bad
+
+
+def thermal_reads(r):
+    """{zone: [millidegrees, ...]} of the guest's two thermal reads."""
+    reads = {}
+    for m in re.finditer(r"thermal_zone(\d+)/temp:(-?\d+)$",
+                         r.output("thermal"), re.M):
+        reads.setdefault(int(m.group(1)), []).append(int(m.group(2)))
+    return reads
+
+
+def power_supply(r):
+    """{supply: {attribute: value}} of the guest's power-supply section."""
+    found = {}
+    for line in r.output("power-supply").splitlines():
+        m = re.match(r"([^/]+)/([a-z_]+):(.*)$", line)
+        if m:
+            found.setdefault(m.group(1), {})[m.group(2)] = m.group(3)
+    return found
+
+
+def check_acpi_profile(r, profile):
+    """The profile's [acpi] platform devices as the guest sees them: each
+    device its key asks for (and none it leaves out), a thermal zone in the
+    profile's range whose reading moves, the laptop's battery and AC."""
+    v = profile_values(profile)
+    nodes, _ = acpi_nodes(r)
+    hids = [h for _, h in nodes]
+    bad = []
+
+    def count(what, hid, want):
+        got = hids.count(hid)
+        if got != want:
+            bad.append("%s: %d ACPI %s devices, the profile says %d"
+                       % (what, got, hid, want))
+
+    def flag(key):
+        return int(v.get("acpi." + key, "0"), 0)
+
+    count("power-button", "PNP0C0C", flag("power-button"))
+    count("sleep-button", "PNP0C0E", flag("sleep-button"))
+    count("lid", "PNP0C0D", flag("lid"))
+    count("fans", "PNP0C0B", flag("fans"))
+    count("wmi", "PNP0C14", len(v["acpi.wmi"].split(",")) if "acpi.wmi" in v
+          else 0)
+    has_battery = any(k.startswith("smbios.battery-") for k in v)
+    count("battery", "PNP0C0A", int(has_battery))
+    count("AC adapter", "ACPI0003", int(has_battery))
+    if "acpi.pep" in v:
+        pep = [h for h in hids if h in ("INT33A1", "AMDI0005")]
+        if len(pep) != 1:
+            bad.append("pep: ACPI devices %r, the profile asks for one" % pep)
+    if "acpi.thermal-zone" in v:
+        lo, hi = int(v["acpi.thermal-low"]), int(v["acpi.thermal-high"])
+        reads = thermal_reads(r)
+        if len(reads) != 1:
+            bad.append("thermal zones %r, the profile has one" % sorted(reads))
+        for zone, temps in reads.items():
+            if len(temps) != 2:
+                bad.append("thermal zone %d: reads %r" % (zone, temps))
+                continue
+            if any(not lo - 1 <= t / 1000 <= hi + 1 for t in temps):
+                bad.append("thermal zone %d: %r, the profile's range is "
+                           "%d-%d C" % (zone, temps, lo, hi))
+            if temps[0] == temps[1]:
+                bad.append("thermal zone %d: the temperature did not move "
+                           "in 4 s (%d)" % (zone, temps[0]))
+    supplies = power_supply(r)
+    bats = {n: a for n, a in supplies.items() if a.get("type") == "Battery"}
+    acs = {n: a for n, a in supplies.items() if a.get("type") == "Mains"}
+    if has_battery:
+        if len(bats) != 1 or len(acs) != 1:
+            bad.append("power supplies %r: one battery and one AC adapter "
+                       "expected" % supplies)
+        for name, a in bats.items():
+            if not 1 <= int(a.get("capacity", "0")) <= 100:
+                bad.append("%s capacity %r" % (name, a.get("capacity")))
+            if a.get("status") not in ("Charging", "Discharging", "Full"):
+                bad.append("%s status %r" % (name, a.get("status")))
+    elif supplies:
+        bad.append("power supplies %r on a profile without a battery"
+                   % sorted(supplies))
+    return bad
+
+
 def check_fw_cfg(r):
     """/sys/firmware/qemu_fw_cfg, its "rev" file (the driver bound to a
     fw_cfg device) and the ACPI node.  The test guest loads qemu_fw_cfg as
@@ -265,7 +504,8 @@ def check_pci(r):
     for line in r.output("lspci").splitlines():
         if not re.match(r"[0-9a-f]{2}:[0-9a-f]{2}\.\d ", line):
             continue
-        m = re.search(r"\[(%s):([0-9a-f]{4})\]\s*(\(rev [0-9a-f]+\))?$"
+        m = re.search(r"\[(%s):([0-9a-f]{4})\]( \(rev [0-9a-f]+\))?"
+                      r"( \(prog-if [^)]*\))?$"
                       % "|".join(BAD_PCI_VENDORS), line)
         if m:
             bad.append("lspci: " + line.strip())
@@ -316,14 +556,14 @@ CHECKS = [
     ("[devices] lspci subsystem", check_pci_subsystem),
     ("[devices] disk/CD/input names", check_device_names),
     ("MAC addresses", check_mac),
+    ("SMBIOS structure set", check_smbios_structures),
+    ("ACPI platform devices and names", check_acpi_platform),
 ]
 
 # Checks stock QEMU passes with this device set, shown failing on
 # synthetic reports in FakeReports: under TCG Linux prints no "Hypervisor
-# detected" (it knows no TCG signature), and the device set has no virtio,
-# Red Hat or Bochs device (the cloak never re-vendors one; it is the
-# profile's job to use real hardware).
-STOCK_CLEAN_UNDER_TCG = {"kernel log", "lspci vendors"}
+# detected" (it knows no TCG signature).
+STOCK_CLEAN_UNDER_TCG = {"kernel log"}
 
 
 OVERRIDES = [

@@ -31,7 +31,8 @@ from tests.lib.paths import firmware_args
 
 # The sections /init prints in detector mode, in order.
 DETECTORS = ("probe", "virt-what", "systemd-detect-virt", "dmidecode",
-             "lspci", "lscpu", "cpu-vulnerabilities", "dmesg")
+             "lspci", "lscpu", "cpu-vulnerabilities", "acpi-devices",
+             "thermal", "power-supply", "dmesg")
 
 DEFAULT_TIMEOUT = 300
 KVM_PROBE_TIMEOUT = 30

@@ -19,6 +19,9 @@
  *              RELEASE   major.minor, each 0..255
  *              OUI       XX:XX:XX, unicast and universally administered
  *              FLAGS     comma-separated QEMU CPU feature names
+ *              ACPI_NAMES  min..max comma-separated ACPI names (4 of A-Z,
+ *                        0-9, _; not a digit first), each with an optional
+ *                        ":UID" (1..16 of A-Z, a-z, 0-9): a number or string
  *   per_model  CLOAK_KEY_GROUP      the key as written
  *              CLOAK_KEY_PER_MODEL  also as <key>-<C>c<T>t, for the model
  *                                   chosen for C cores, T threads a socket
@@ -49,6 +52,8 @@ typedef enum {
     CLOAK_VALUE_OUI,
     CLOAK_VALUE_FLAGS,
     CLOAK_VALUE_TEMPLATE,       /* [identity] values: {D,X,A,L:n} only */
+    CLOAK_VALUE_RECORD,         /* [smbios] values: CLOAK_SMBIOS_RECORDS */
+    CLOAK_VALUE_ACPI_NAMES,     /* NAME[:UID],... (min..max entries) */
 } CloakValueKind;
 
 /* Where a key's value goes; neither field set: the cloak's code reads it. */
@@ -225,6 +230,9 @@ extern const size_t cloak_profile_key_count;
       CLOAK_TO_MACHINE("smbios-memory-ecc")) \
     K("memory", "array-location", NUMBER, 1, 0xa4, CLOAK_KEY_GROUP, \
       CLOAK_TO_MACHINE("smbios-memory-location")) \
+    /* 1: a type 20 per memory device, as most firmware builds */ \
+    K("memory", "mapped-addresses", NUMBER, 0, 1, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
     \
     /* ACPI IDs are space-padded (x-oem-id, x-oem-table-id) by cloak.c */ \
     K("acpi", "oem-id", ASCII_ID, 1, 6, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
@@ -242,7 +250,88 @@ extern const size_t cloak_profile_key_count;
       CLOAK_TO_MACHINE("acpi-plvl2-lat")) \
     K("acpi", "plvl3-lat", NUMBER, 0, CLOAK_U16, CLOAK_KEY_GROUP, \
       CLOAK_TO_MACHINE("acpi-plvl3-lat")) \
+    /* Platform devices and tables (cloak-acpi.c); absent: not built */ \
+    K("acpi", "wsmt", NUMBER, 0, 7, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    K("acpi", "power-button", NUMBER, 0, 1, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    K("acpi", "sleep-button", NUMBER, 0, 1, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    K("acpi", "lid", NUMBER, 0, 1, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    K("acpi", "pep", ACPI_NAMES, 1, 1, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    K("acpi", "wmi", ACPI_NAMES, 1, 8, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    K("acpi", "thermal-zone", ACPI_NAMES, 1, 1, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
+    K("acpi", "thermal-low", NUMBER, 1, 100, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
+    K("acpi", "thermal-high", NUMBER, 1, 100, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
+    K("acpi", "thermal-critical", NUMBER, 50, 150, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
+    K("acpi", "thermal-passive", NUMBER, 40, 150, CLOAK_KEY_GROUP, \
+      CLOAK_TO_CODE) \
+    K("acpi", "fans", NUMBER, 0, 8, CLOAK_KEY_GROUP, CLOAK_TO_CODE) \
     \
     K("net", "oui", OUI, 0, 0, CLOAK_KEY_GROUP, CLOAK_TO_MACHINE("mac-oui"))
+
+/*
+ * The [smbios] group: the model's other SMBIOS structures, as records.
+ * CLOAK_SMBIOS_RECORDS(R) calls R(name, type, fields, meaning) for each
+ * record kind, in the order the cloak adds their structures to the table.
+ * A profile lists a record as "<name>-<n>" (n = 1..255; structures follow
+ * n).  fields: space-separated "<kind>:<field>", kind one of
+ *   s   text, templates allowed, may be empty ("Not Specified")
+ *   b   number 0..0xff       w   number 0..0xffff   d   number 0..2^32-1
+ *   x   hex bytes (the formatted area of a raw structure)
+ *   v   the rest of the value: more strings, each its own field
+ * A value gives the fields in order, separated by '|'; a record of one
+ * text field takes the whole value, '|' included.
+ */
+#define CLOAK_SMBIOS_RECORDS(R) \
+    R("port", 8, "s:internal-reference b:internal-type " \
+      "s:external-reference b:external-type b:port-type", \
+      "a port connector") \
+    R("slot", 9, "s:designation b:type b:width b:usage b:length w:id " \
+      "b:characteristics1 b:characteristics2 w:segment b:bus b:devfn", \
+      "a system slot") \
+    R("onboard-legacy", 10, "s:description b:type", \
+      "an on-board device, all in one structure; type bit 7: enabled") \
+    R("oem-string", 11, "s:string", "an OEM string, all in one structure") \
+    R("option", 12, "s:string", \
+      "a system configuration option, all in one structure") \
+    R("language", 13, "s:language", \
+      "an installable BIOS language (n = 1 is the current one), all in " \
+      "one structure") \
+    R("battery", 22, "s:location s:manufacturer s:date s:serial s:name " \
+      "b:chemistry w:capacity-mwh w:voltage-mv s:sbds-version " \
+      "b:max-error w:sbds-serial w:sbds-date s:sbds-chemistry d:oem", \
+      "a portable battery") \
+    R("voltage-probe", 26, "s:description b:location-status w:maximum " \
+      "w:minimum w:resolution w:tolerance w:accuracy w:nominal", \
+      "a voltage probe (mV)") \
+    R("cooling", 27, "s:description b:type-status w:temperature-probe " \
+      "b:unit-group w:nominal-rpm", \
+      "a cooling device; temperature-probe: n of its temperature-probe, " \
+      "0 for none") \
+    R("temperature-probe", 28, "s:description b:location-status " \
+      "w:maximum w:minimum w:resolution w:tolerance w:accuracy w:nominal", \
+      "a temperature probe (1/10 degree C)") \
+    R("current-probe", 29, "s:description b:location-status w:maximum " \
+      "w:minimum w:resolution w:tolerance w:accuracy w:nominal", \
+      "an electrical current probe (mA)") \
+    R("onboard", 41, "s:designation b:type b:instance w:pci-class", \
+      "an on-board device; its bus address is that of the VM's first PCI " \
+      "device of pci-class (base class << 8 | subclass), else it is " \
+      "disabled") \
+    R("raw", 0, "b:type x:formatted v:strings", \
+      "any other structure: its type, the bytes after its 4-byte header, " \
+      "and its strings")
+
+typedef struct CloakSmbiosRecord {
+    const char *name;
+    int type;                   /* 0: given by the record (raw) */
+    const char *fields;
+    const char *meaning;
+} CloakSmbiosRecord;
+
+/* CLOAK_SMBIOS_RECORDS as a table, in its order (cloak-profile.c). */
+extern const CloakSmbiosRecord cloak_smbios_record_table[];
+extern const size_t cloak_smbios_record_count;
 
 #endif

@@ -16,6 +16,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "hw/cloak/cloak-keys.h"
 
 typedef struct CloakProfile CloakProfile;
 
@@ -98,6 +99,18 @@ char *cloak_template_expand(const CloakProfile *p, const char *tmpl,
 /* @n bytes derived from @seed and @purpose (HMAC-SHA256 based). */
 void cloak_derive_bytes(const char *seed, const char *purpose,
                         uint8_t *out, size_t n);
+
+/*
+ * [smbios] records (hw/cloak/cloak-keys.h).  cloak_smbios_record_find()
+ * gives the record kind of key "<name>-<n>" and its n, or NULL.
+ * cloak_smbios_record_split() cuts a value the validator accepted into
+ * the record's fields: one string per field, a "v" field becoming zero or
+ * more strings at the end.
+ */
+const CloakSmbiosRecord *cloak_smbios_record_find(const char *key,
+                                                  unsigned *n);
+char **cloak_smbios_record_split(const CloakSmbiosRecord *r,
+                                 const char *value);
 
 /*
  * Optional check for keys of the [devices] group: the device-identity

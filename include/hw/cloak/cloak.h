@@ -64,6 +64,24 @@ void cloak_acpi_header_ids(uint32_t *oem_rev, const char **creator_id,
 void cloak_acpi_build_legacy_devices(Aml *scope);
 
 /*
+ * hw/i386/acpi-build.c, hw/isa: the DSDT name of the PCI function at
+ * @devfn on @bus: a firmware-style name by its class (GFX0, HDEF, SAT0,
+ * ...) under the cloak, QEMU's "Sxx" otherwise.  Stable for a given bus.
+ */
+const char *cloak_acpi_pci_name(const PCIBus *bus, int devfn);
+
+/*
+ * hw/i386/acpi-build.c: the profile's platform devices (buttons, WMI,
+ * thermal zone, fans, battery, AC adapter, lid) into the DSDT, and its
+ * further tables (WSMT); nothing when the cloak is off.
+ */
+struct BIOSLinker;
+void cloak_acpi_build_platform_devices(Aml *dsdt);
+void cloak_acpi_build_tables(GArray *table_offsets, GArray *tables_blob,
+                             struct BIOSLinker *linker, const char *oem_id,
+                             const char *oem_table_id);
+
+/*
  * hw/i386/fw_cfg.c: sets the SMBIOS defaults from the profile in place of
  * QEMU's "QEMU"/"Standard PC (...)"/"pc-q35-10.0"; false when the cloak
  * is off.
