@@ -19,6 +19,7 @@
 #include "hw/cloak/cloak.h"
 #include "hw/cloak/cloak-machine.h"
 #include "hw/cloak/cloak-profile.h"
+#include "hw/cloak/cloak-thermal.h"
 
 void cloak_acpi_header_ids(uint32_t *oem_rev, const char **creator_id,
                            uint32_t *creator_rev)
@@ -236,30 +237,48 @@ static uint64_t deci_kelvin(uint64_t celsius)
  * up to 0.3 degrees of flicker from Timer's low bits, so that two reads a
  * few seconds apart differ as a real sensor's do.
  */
+/*
+ * The hardware monitor's ports as motherboard resources, with the
+ * index/data fields the thermal zone reads (cloak-thermal.c serves them).
+ */
+static Aml *hardware_monitor(void)
+{
+    Aml *dev = aml_device("HWMN");
+    Aml *crs = aml_resource_template();
+    Aml *field;
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0C02")));
+    aml_append(dev, aml_name_decl("_UID", aml_int(CLOAK_HWM_RANGE_BASE)));
+    aml_append(crs, aml_io(AML_DECODE16, CLOAK_HWM_RANGE_BASE,
+                           CLOAK_HWM_RANGE_BASE, 1, CLOAK_HWM_RANGE_LEN));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    aml_append(dev, aml_operation_region("HWRG", AML_SYSTEM_IO,
+                                         aml_int(CLOAK_HWM_INDEX_PORT), 2));
+    field = aml_field("HWRG", AML_BYTE_ACC, AML_NOLOCK, AML_PRESERVE);
+    aml_append(field, aml_named_field("HIDX", 8));
+    aml_append(field, aml_named_field("HDAT", 8));
+    aml_append(dev, field);
+    return dev;
+}
+
 static Aml *thermal_zone(const char *name, uint64_t fans)
 {
-    uint64_t low = acpi_number("thermal-low", 30);
-    uint64_t high = MAX(acpi_number("thermal-high", 45), low);
+    uint64_t high = MAX(acpi_number("thermal-high", 45),
+                        acpi_number("thermal-low", 30));
     uint64_t passive = acpi_number("thermal-passive", 0);
     Aml *tz = aml_thermal_zone(name);
-    Aml *tmp = aml_method("_TMP", 0, AML_NOTSERIALIZED);
-    Aml *step = aml_local(0), *tri = aml_local(1), *t = aml_local(2);
-    Aml *if_ctx;
+    Aml *tmp = aml_method("_TMP", 0, AML_SERIALIZED);
+    Aml *t = aml_local(0);
 
-    aml_append(tmp, aml_store(aml_timer(), t));
-    aml_append(tmp, aml_and(aml_shiftright(t, aml_int(23), NULL),
-                            aml_int(0x7f), step));
-    aml_append(tmp, aml_store(step, tri));
-    if_ctx = aml_if(aml_lgreater(step, aml_int(63)));
-    aml_append(if_ctx, aml_subtract(aml_int(127), step, tri));
-    aml_append(tmp, if_ctx);
-    /* low + (high - low) * tri / 64, in tenths, + flicker */
-    aml_append(tmp, aml_multiply(tri, aml_int((high - low) * 10), tri));
-    aml_append(tmp, aml_shiftright(tri, aml_int(6), tri));
-    aml_append(tmp, aml_add(tri, aml_int(deci_kelvin(low)), tri));
-    aml_append(tmp, aml_and(aml_shiftright(t, aml_int(20), NULL),
-                            aml_int(3), step));
-    aml_append(tmp, aml_return(aml_add(tri, step, NULL)));
+    /* the sensor of cloak-thermal.c, through its index/data pair */
+    aml_append(tmp, aml_store(aml_int(CLOAK_HWM_REG_DK_HIGH),
+                              aml_name("\\_SB.HWMN.HIDX")));
+    aml_append(tmp, aml_store(aml_shiftleft(aml_name("\\_SB.HWMN.HDAT"),
+                                            aml_int(8)), t));
+    aml_append(tmp, aml_store(aml_int(CLOAK_HWM_REG_DK_LOW),
+                              aml_name("\\_SB.HWMN.HIDX")));
+    aml_append(tmp, aml_return(aml_or(t, aml_name("\\_SB.HWMN.HDAT"),
+                                      NULL)));
     aml_append(tz, tmp);
     if (cloak_value("acpi", "thermal-critical")) {
         aml_append(tz, method_returning("_CRT", aml_int(deci_kelvin(
@@ -561,6 +580,9 @@ void cloak_acpi_build_platform_devices(Aml *dsdt)
             aml_append(dev, aml_name_decl("_WDG", aml_buffer(0, NULL)));
             aml_append(sb, dev);
         }
+    }
+    if (zone) {
+        aml_append(sb, hardware_monitor());
     }
     if (battery_of_profile(&b)) {
         add_battery(sb, &b);

@@ -24,6 +24,7 @@
 #include "system/kvm.h"
 #include "system/tcg.h"
 #include "hw/cloak/cloak.h"
+#include "hw/cloak/cloak-thermal.h"
 #include "hw/cloak/cloak-internal.h"
 #include "hw/cloak/cloak-keys.h"
 #include "hw/cloak/device-identity.h"
@@ -390,6 +391,7 @@ void cloak_machine_created(MachineState *ms, Error **errp)
         return;
     }
     cloak_strict_register();
+    cloak_thermal_init();
 }
 
 /* ------------------------------------------------------------------ */

@@ -28,7 +28,7 @@ from tests.lib.battery import (
     device_args, STOCK_COLUMN, documented_cpu_reports, cpu_report, CHECKS,
     STOCK_CLEAN_UNDER_TCG, OVERRIDES, check_kernel_log, check_pci,
     check_pci_subsystem, check_mac, check_smbios_structures,
-    check_acpi_profile,
+    check_acpi_profile, check_thermal_zone,
 )
 
 from tests.lib.paths import GUEST_DIR, PROFILES, QEMU_BIN as QEMU
@@ -283,6 +283,14 @@ class FakeReports(unittest.TestCase):
                       "[    0.000000] DMI: QEMU Standard PC (Q35 + ICH9, 2009), "
                       "BIOS 1.16.3-debian-1.16.3-2 04/01/2014"], 0)}, {}, "")
         self.assertEqual(len(check_kernel_log(r)), 2)
+
+    def test_thermal_check_fails_on_a_flat_zone(self):
+        flat = {"start": {0: 30000}, "idle": {0: 30000}, "busy": {0: 30100}}
+        self.assertEqual(len(check_thermal_zone(flat, 27, 33)), 1)
+        hot = {"start": {0: 30000}, "idle": {0: 30000}, "busy": {0: 40000}}
+        self.assertEqual(len(check_thermal_zone(hot, 27, 33)), 1)
+        good = {"start": {0: 31000}, "idle": {0: 29000}, "busy": {0: 31500}}
+        self.assertEqual(check_thermal_zone(good, 27, 33), [])
 
     def test_pci_check_fails_on_qemu_devices(self):
         lspci = ["00:02.0 VGA compatible controller [0300]: Device [1234:1111] (rev 02)",
