@@ -176,13 +176,7 @@ const char *cloak_acpi_pci_name(const PCIBus *bus, int devfn)
 /* A numeric [acpi] key, or @dflt when the profile leaves it out. */
 static uint64_t acpi_number(const char *key, uint64_t dflt)
 {
-    const char *v = cloak_value("acpi", key);
-    uint64_t n = dflt;
-
-    if (v) {
-        qemu_strtou64(v, NULL, 0, &n);   /* validated on load */
-    }
-    return n;
+    return cloak_value_number("acpi", key, dflt);
 }
 
 /* _UID: digits make a number, anything else a string (as firmware does). */

@@ -16,13 +16,11 @@
 
 #include "qemu/osdep.h"
 #include <math.h>
-#include "qemu/cutils.h"
 #include "qemu/timer.h"
 #include "qemu/guest-random.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
 #include "hw/core/cpu.h"
-#include "hw/boards.h"
 #include "hw/cloak/cloak.h"
 #include "hw/cloak/cloak-profile.h"
 #include "hw/cloak/cloak-thermal.h"
@@ -168,17 +166,6 @@ static const MemoryRegionOps thermal_ops = {
     .valid.max_access_size = 1,
 };
 
-static int profile_number(const char *key, int dflt)
-{
-    const char *v = cloak_value("acpi", key);
-    int n = dflt;
-
-    if (v) {
-        qemu_strtoi(v, NULL, 0, &n);    /* validated on load */
-    }
-    return n;
-}
-
 void cloak_thermal_init(void)
 {
     CloakThermal *t;
@@ -188,8 +175,9 @@ void cloak_thermal_init(void)
         return;
     }
     t = thermal = g_new0(CloakThermal, 1);
-    t->low_c = profile_number("thermal-low", 30);
-    t->high_c = MAX(profile_number("thermal-high", 45), t->low_c);
+    t->low_c = cloak_value_number("acpi", "thermal-low", 30);
+    t->high_c = MAX(cloak_value_number("acpi", "thermal-high", 45),
+                    t->low_c);
     memory_region_init_io(&t->io, NULL, &thermal_ops, t, "cloak-hwm",
                           CLOAK_HWM_DATA_PORT - CLOAK_HWM_INDEX_PORT + 1);
     memory_region_add_subregion(get_system_io(), CLOAK_HWM_INDEX_PORT,

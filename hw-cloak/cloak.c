@@ -93,6 +93,18 @@ const char *cloak_value(const char *group, const char *key)
     return v;
 }
 
+uint64_t cloak_value_number(const char *group, const char *key,
+                            uint64_t dflt)
+{
+    const char *v = cloak_value(group, key);
+    uint64_t n = dflt;
+
+    if (v) {
+        qemu_strtou64(v, NULL, 0, &n);
+    }
+    return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Finding profiles                                                    */
 

@@ -38,6 +38,10 @@ const CloakProfile *cloak_profile(void);
  */
 const char *cloak_value(const char *group, const char *key);
 
+/* A numeric profile value (validated on load), or @dflt when absent. */
+uint64_t cloak_value_number(const char *group, const char *key,
+                            uint64_t dflt);
+
 /* The seed per-VM values derive from (-uuid, else -name), or "". */
 const char *cloak_seed(void);
 
