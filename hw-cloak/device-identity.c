@@ -115,6 +115,12 @@ typedef struct {
       T("pci-vga", "pci-vendor-id"))                                       \
     E("display-device-id", NUMBER(0, 0xffff),                              \
       T("pci-vga", "pci-device-id"))                                       \
+    E("root-port-vendor-id", NUMBER(1, 0xfffe),                            \
+      T("pcie-root-port", "pci-vendor-id"))                                \
+    E("root-port-device-id", NUMBER(0, 0xffff),                            \
+      T("pcie-root-port", "pci-device-id"))                                \
+    E("root-port-device-id-step", NUMBER(0, 8),                            \
+      T("pcie-root-port", "pci-device-id-step"))                           \
     E("hda-codec-vendor-id", NUMBER(1, 0xffffffff),                        \
       T("hda-audio", "vendor-id"))                                         \
     E("hda-codec-subsystem-id", NUMBER(1, 0xffffffff),                     \
@@ -460,7 +466,8 @@ static const struct {
     { 0x1af4, "virtio/Red Hat vendor ID; use an emulated device model "
               "(e1000e, AHCI, ich9-intel-hda, ...)" },
     { 0x1b36, "Red Hat (QEMU) vendor ID; use another device model "
-              "(ioh3420 root ports, nec-usb-xhci, ...)" },
+              "(nec-usb-xhci, ...), or for pcie-root-port set [devices] "
+              "root-port-vendor-id and root-port-device-id" },
     { 0x1234, "QEMU std VGA/bochs-display ID; set [devices] "
               "display-vendor-id and display-device-id (VGA, "
               "secondary-vga; bochs-display has no such property; "

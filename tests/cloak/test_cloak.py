@@ -169,6 +169,27 @@ class CloakedBattery(unittest.TestCase):
                                         for k in r.probe),
                                     "no EDID: bochs-drm did not bind")
 
+    def test_root_port(self):
+        """On q35 the NIC's pcie-root-port presents the profile's root port
+        ID (function 0, so no step), and its subsystem is the board's."""
+        for p in PROFILES:
+            v = profile_values(p)
+            want = "[%04x:%04x]" % (int(v["devices.root-port-vendor-id"], 0),
+                                    int(v["devices.root-port-device-id"], 0))
+            sub = "[%04x:%04x]" % (
+                int(v["devices.pci-subsystem-vendor-id"], 0),
+                int(v["devices.pci-subsystem-id"], 0))
+            r = Boots.get((p, "q35", 0))
+            with self.subTest(profile=p):
+                lspci = r.output("lspci")
+                ports = [b for b in re.split(r"\n(?=\S)", lspci)
+                         if "PCI bridge [0604]" in b.split("\n", 1)[0]]
+                self.assertEqual(len(ports), 1, lspci)
+                self.assertIn(want, ports[0].split("\n", 1)[0])
+                self.assertIn("Subsystem: ", ports[0])
+                self.assertIn(sub, ports[0])
+                self.assertNotIn("Vendor Specific Information", ports[0])
+
     def assert_smbios_detail(self, r, v):
         """What dmidecode reads from types 0, 1, 4, 7 and 17."""
         for key, field in (("bios.vendor", "bios_vendor"),
@@ -239,6 +260,11 @@ class StockBattery(unittest.TestCase):
             with self.subTest(machine=m):
                 self.assertIn("[1234:1111]", Boots.get(("stock", m, 0))
                               .output("lspci"))
+
+    def test_stock_root_port_is_red_hat(self):
+        lspci = Boots.get(("stock", "q35", 0)).output("lspci")
+        self.assertIn("[1b36:000c]", lspci)
+        self.assertIn("Subsystem: Red Hat, Inc. Device [1b36:0000]", lspci)
 
     def test_stock_is_recognised(self):
         for m in MACHINES:

@@ -36,7 +36,14 @@ DEVICES = [
     "-blockdev", NULL_DISK % ("nv", 64 << 20),
     "-device", "ide-hd,id=hd,drive=hd,bus=ide.0{hd}",
     "-device", "ide-cd,id=cd,bus=ide.1{cd}",
-    "-device", "nvme,id=nv,drive=nv,serial=S4EWNX0N123456{nv}",
+    # Two root ports as an Intel PCH has them (00:1c.0, 00:1c.1); the NVMe
+    # behind the first shows that the port still bridges under a new ID.
+    # bus-reserve adds QEMU's resource-reserve capability (Red Hat's layout).
+    "-device", "pcie-root-port,id=rp0,bus=pcie.0,addr=0x1c.0,"
+               "multifunction=on,chassis=1,bus-reserve=2{rp}",
+    "-device", "pcie-root-port,id=rp1,bus=pcie.0,addr=0x1c.1,chassis=2,"
+               "bus-reserve=2{rp}",
+    "-device", "nvme,id=nv,bus=rp0,drive=nv,serial=S4EWNX0N123456{nv}",
     "-device", "qemu-xhci,id=xhci",
     "-device", "usb-tablet,id=tablet{tablet}",
     "-device", "usb-kbd,id=kbd{kbd}",
@@ -56,6 +63,8 @@ IDENTITY = {
                "id-vendor=0x056a,id-product=0x037a,bcd-device=0x0100,"
                "serial=8HQ0051234"),
     "kbd": ",serial=2020100100017",
+    # 300 series PCH root ports #1 and #2 (pci.ids: 8086:a338, 8086:a339).
+    "rp": ",pci-vendor-id=0x8086,pci-device-id=0xa338,pci-device-id-step=1",
     "codec": ",vendor-id=0x10ec0887,subsystem-id=0x10280970,"
              "revision-id=0x100302",
 }
@@ -152,6 +161,15 @@ class GuestView:
     def input_names(self):
         return [v for k, v in self.probe.items()
                 if k.startswith("input.") and k.endswith(".name")]
+
+    def lspci_device(self, ids):
+        """The lspci -nn -v block of the one device with "[vvvv:dddd]"."""
+        blocks = [b for b in re.split(r"\n(?=\S)", self.lspci)
+                  if "[%s]" % ids in b.split("\n", 1)[0]]
+        if len(blocks) != 1:
+            raise AssertionError("%d lspci entries for %s:\n%s"
+                                 % (len(blocks), ids, self.lspci))
+        return blocks[0]
 
     def pci(self, vendor, device):
         for key, v in self.probe.items():
@@ -265,6 +283,16 @@ class StockIdentities(unittest.TestCase):
         self.assertIn("Subsystem: Red Hat, Inc. QEMU Virtual Machine "
                       "[1af4:1100]", self.g.lspci)
 
+    def test_root_ports(self):
+        self.assertEqual(self.g.lspci.count("[1b36:000c]"), 2, self.g.lspci)
+        ports = re.findall(r"(?m)^00:1c\.[01] .*\[1b36:000c\]", self.g.lspci)
+        self.assertEqual(len(ports), 2, self.g.lspci)
+        # The subsystem capability names Red Hat too, and bus-reserve
+        # gives the port QEMU's vendor-specific capability.
+        block = re.split(r"\n(?=\S)", self.g.lspci.split("00:1c.0 ", 1)[1])[0]
+        self.assertIn("Subsystem: Red Hat, Inc. Device [1b36:0000]", block)
+        self.assertIn("Vendor Specific Information", block)
+
     def test_edid(self):
         e = edid_summary(self.g.display_edid())
         self.assertEqual(e, {"vendor": "RHT", "product": 0x1234, "week": 42,
@@ -333,6 +361,14 @@ class ConfiguredIdentities(unittest.TestCase):
         # qemu-xhci is a Red Hat device: its vendor ID stays (device choice).
         self.assertIn("[1b36:000d]", self.g.lspci)
 
+    def test_root_ports(self):
+        self.assertNotIn("[1b36:000c]", self.g.lspci)
+        for bdf, ids in (("00:1c.0", "8086:a338"), ("00:1c.1", "8086:a339")):
+            block = self.g.lspci_device(ids)
+            self.assertTrue(block.startswith(bdf + " PCI bridge"), block)
+            self.assertRegex(block, r"Subsystem: .*\[1028:0970\]")
+            self.assertNotIn("Vendor Specific Information", block)
+
     def test_edid(self):
         e = edid_summary(self.g.display_edid())
         self.assertEqual(e, {"vendor": "DEL", "product": 0xa0c4, "week": 12,
@@ -367,6 +403,9 @@ usb-tablet-product-id=0x037a
 usb-tablet-serial={A:10}
 pci-subsystem-vendor-id=0x1028
 pci-subsystem-id=0x0970
+root-port-vendor-id=0x8086
+root-port-device-id=0xa338
+root-port-device-id-step=1
 edid-vendor=DEL
 edid-name=DELL P2419H
 edid-serial={A:7}
@@ -421,6 +460,11 @@ class ProfileIdentities(unittest.TestCase):
         self.assertEqual((e["vendor"], e["name"]), ("DEL", "DELL P2419H"))
         self.assertRegex(e["serial"] or "", r"^[A-Z0-9]{7}$")
         self.assertEqual(self.g.hda.get("Vendor Id"), "0x10ec0887")
+
+    def test_root_ports(self):
+        self.assertNotIn("[1b36:000c]", self.g.lspci)
+        self.g.lspci_device("8086:a338")
+        self.g.lspci_device("8086:a339")
 
 
 if __name__ == "__main__":

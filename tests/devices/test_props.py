@@ -233,6 +233,10 @@ class BadValues(unittest.TestCase):
          "pci-vendor-id 0xffff"),
         (["-vga", "none", "-device", "VGA,pci-device-id=0x10000"],
          "'pci-device-id'"),
+        (["-device", "pcie-root-port,pci-vendor-id=0xffff"],
+         "pci-vendor-id 0xffff"),
+        (["-device", "pcie-root-port,pci-device-id-step=256"],
+         "'pci-device-id-step'"),
         (["-device", "nvme,serial=x,ieee-oui=0x1000000"], "'ieee-oui'"),
         (["-device", "nvme,serial=x,model=" + "M" * 41], "'model'"),
         (["-device", "nvme,serial=x,pci-vendor-id=0x10000"],
@@ -379,6 +383,45 @@ class DisplayIdentity(unittest.TestCase):
                    if d["class_info"]["class"] == 0x0300]
             self.assertEqual((vga[0]["id"]["vendor"], vga[0]["id"]["device"]),
                              (0x8086, 0x3ea1))
+
+
+class RootPortIdentity(unittest.TestCase):
+    """pcie-root-port's PCI ID ([devices] root-port-*): the device ID plus
+    step x function number, as an Intel PCH numbers its ports."""
+
+    PORTS = ["-device", "pcie-root-port,id=rp0,addr=0x1c.0,multifunction=on,"
+                        "chassis=1",
+             "-device", "pcie-root-port,id=rp1,addr=0x1c.1,chassis=2"]
+
+    def ids(self, args):
+        with QemuQmp(QEMU, list(args) + self.PORTS) as vm:
+            return [(d["slot"], d["function"], d["id"]["vendor"],
+                     d["id"]["device"])
+                    for d in vm.command("query-pci")[0]["devices"]
+                    if d["class_info"]["class"] == 0x0604]
+
+    def test_stock(self):
+        self.assertEqual(self.ids(stock_args(QEMU)),
+                         [(0x1c, 0, 0x1b36, 0x000c), (0x1c, 1, 0x1b36, 0x000c)])
+
+    def test_step(self):
+        self.assertEqual(
+            self.ids(stock_args(QEMU) + [
+                "-global", "pcie-root-port.pci-vendor-id=0x8086",
+                "-global", "pcie-root-port.pci-device-id=0xa338",
+                "-global", "pcie-root-port.pci-device-id-step=1"]),
+            [(0x1c, 0, 0x8086, 0xa338), (0x1c, 1, 0x8086, 0xa339)])
+
+    def test_profile_and_user_setting(self):
+        require_cloak(QEMU)
+        t490 = os.path.join(PROFILE_DIR, "lenovo-thinkpad-t490.conf")
+        self.assertEqual(self.ids(["-cloak", "on,profile=%s,seed=d" % t490]),
+                         [(0x1c, 0, 0x8086, 0x9db8), (0x1c, 1, 0x8086, 0x9db8)])
+        dell = os.path.join(PROFILE_DIR, "dell-optiplex-7070.conf")
+        self.assertEqual(
+            self.ids(["-cloak", "on,profile=%s,seed=d" % dell,
+                      "-global", "pcie-root-port.pci-device-id=0xa340"]),
+            [(0x1c, 0, 0x8086, 0xa340), (0x1c, 1, 0x8086, 0xa341)])
 
 
 def profile_with_devices(tmpdir, devices_group, name="devices-test"):

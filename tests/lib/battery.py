@@ -183,12 +183,17 @@ def device_args(machine, disk):
     """Real emulated hardware only: e1000e, the chipset's disk controller,
     an ATAPI CD, Intel USB with a tablet, Intel HDA; and std VGA, which
     stock QEMU presents as 1234:1111 and the cloak as the profile's
-    display adapter."""
+    display adapter.  On q35 the NIC sits behind a pcie-root-port, as
+    libvirt places it (stock 1b36:000c, the cloak the profile's port)."""
     hda = "ich9-intel-hda" if machine == "q35" else "intel-hda"
+    nic = ["-device", "e1000e,netdev=n0"]
+    if machine == "q35":
+        nic = ["-device", "pcie-root-port,id=rp0,chassis=1",
+               "-device", "e1000e,netdev=n0,bus=rp0"]
     return [
         "-nodefaults",
         "-machine", "usb=on",
-        "-netdev", "user,id=n0", "-device", "e1000e,netdev=n0",
+        "-netdev", "user,id=n0"] + nic + [
         "-drive", "if=none,id=d0,format=raw,file=" + disk,
         "-device", "ide-hd,drive=d0,bus=ide.0",
         "-device", "ide-cd,bus=ide.1",
