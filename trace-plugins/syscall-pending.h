@@ -8,7 +8,8 @@
  * to a restart site: when Linux restarts such a call it returns to the
  * vDSO's "int $0x80", which enters the call again; the new entry then
  * replaces the old one.  The table is shared by all vCPUs (a thread may
- * enter on one vCPU and return on another); the caller serialises access.
+ * enter on one vCPU and return on another); the caller serialises access
+ * where vCPUs run in threads of their own.
  *
  * - Calls that never return (exit, exit_group, rt_sigreturn) are not kept.
  *   execve returns only on failure; a successful one is evicted by age.

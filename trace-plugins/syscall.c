@@ -15,6 +15,7 @@
 #include "cpu.h"
 #include "exec/cpu-common.h"
 #include "system/tcg.h"
+#include "hw/boards.h"
 #include "trace-plugins/cloak-trace-hooks.h"
 #include "trace-plugins/syscall-pending.h"
 #include "trace-plugins/cloak-syscall-table.h"
@@ -25,6 +26,17 @@ static QemuSpin pending_lock;
 static void __attribute__((constructor)) cloak_trace_syscall_init(void)
 {
     qemu_spin_init(&pending_lock);
+}
+
+/*
+ * The table is shared only when vCPUs run in threads of their own (MTTCG
+ * with more than one vCPU).  One vCPU, or round-robin TCG, runs every
+ * hook in one thread, and the lock's atomic exchange, paid twice per
+ * syscall, is the largest single cost of tracing one.
+ */
+static inline bool pending_is_shared(void)
+{
+    return qemu_tcg_mttcg_enabled() && current_machine->smp.max_cpus > 1;
 }
 
 static const CloakSyscallInfo *syscall_info(uint8_t abi, uint64_t nr)
@@ -207,9 +219,13 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     } else if (p.fork && !strcmp(info->name, "clone")) {
         p.child_rsp = args[1];      /* newsp, 0 for "same stack" */
     }
-    qemu_spin_lock(&pending_lock);
-    cloak_pending_add(&pending, &p);
-    qemu_spin_unlock(&pending_lock);
+    if (pending_is_shared()) {
+        qemu_spin_lock(&pending_lock);
+        cloak_pending_add(&pending, &p);
+        qemu_spin_unlock(&pending_lock);
+    } else {
+        cloak_pending_add(&pending, &p);
+    }
 }
 
 void cloak_trace_syscall_return(CPUX86State *env, int exit)
@@ -221,15 +237,20 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
     int64_t ret = env->regs[R_EAX];
     struct cloak_trace_syscall_exit *x;
     CloakPending p;
-    bool child, found, restart_site;
+    bool child, found, restart_site, shared;
 
     /* Only 32-bit code is restarted through the vDSO's int $0x80 (CD 80). */
     restart_site = !long64 && (read_guest_u32(cs, rip) & 0xffff) == 0x80cd;
-    qemu_spin_lock(&pending_lock);
+    shared = pending_is_shared();
+    if (shared) {
+        qemu_spin_lock(&pending_lock);
+    }
     found = cloak_pending_match(&pending, env->cr[3], rip, rsp,
                                 long64 ? ret : (int32_t)ret, restart_site,
                                 &p, &child);
-    qemu_spin_unlock(&pending_lock);
+    if (shared) {
+        qemu_spin_unlock(&pending_lock);
+    }
     if (!found) {
         return;
     }
