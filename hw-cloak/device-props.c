@@ -6,6 +6,7 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "hw/pci/pci_device.h"
 #include "hw/usb.h"
 #include "hw/usb/desc.h"
 #include "hw/display/edid.h"
@@ -49,6 +50,33 @@ bool cloak_prop_check_id(const char *prop, uint32_t value, uint32_t unset,
         error_setg(errp, "property '%s': 0x%" PRIx32 " is out of range "
                    "(at most 0x%" PRIx32 ")", prop, value, max);
         return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- PCI */
+
+bool cloak_pci_set_ids(PCIDevice *dev, uint16_t vendor, uint16_t device,
+                       uint8_t device_step, Error **errp)
+{
+    uint8_t ssvid = pci_find_capability(dev, PCI_CAP_ID_SSVID);
+
+    if (vendor == 0xffff) {
+        error_setg(errp, "pci-vendor-id 0xffff reads as no device");
+        return false;
+    }
+    if (vendor) {
+        pci_config_set_vendor_id(dev->config, vendor);
+        if (ssvid) {
+            pci_set_word(dev->config + ssvid + PCI_SSVID_VENDOR_ID,
+                         dev->default_sub_vendor_id);
+            pci_set_word(dev->config + ssvid + PCI_SSVID_DEVICE_ID,
+                         dev->default_sub_device_id);
+        }
+    }
+    if (device) {
+        pci_config_set_device_id(dev->config,
+                                 device + device_step * PCI_FUNC(dev->devfn));
     }
     return true;
 }

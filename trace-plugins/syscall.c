@@ -21,22 +21,35 @@
 #include "trace-plugins/cloak-syscall-table.h"
 
 static CloakPendingTable pending;
-static QemuSpin pending_lock;
+static QemuSpin pending_lock_spin;
 
 static void __attribute__((constructor)) cloak_trace_syscall_init(void)
 {
-    qemu_spin_init(&pending_lock);
+    qemu_spin_init(&pending_lock_spin);
 }
 
 /*
  * The table is shared only when vCPUs run in threads of their own (MTTCG
  * with more than one vCPU).  One vCPU, or round-robin TCG, runs every
- * hook in one thread, and the lock's atomic exchange, paid twice per
- * syscall, is the largest single cost of tracing one.
+ * hook in one thread: no lock, whose atomic exchange perf showed as half
+ * of the entry hook's time.
  */
-static inline bool pending_is_shared(void)
+static inline bool pending_lock(void)
 {
-    return qemu_tcg_mttcg_enabled() && current_machine->smp.max_cpus > 1;
+    bool shared = qemu_tcg_mttcg_enabled() &&
+                  current_machine->smp.max_cpus > 1;
+
+    if (shared) {
+        qemu_spin_lock(&pending_lock_spin);
+    }
+    return shared;
+}
+
+static inline void pending_unlock(bool shared)
+{
+    if (shared) {
+        qemu_spin_unlock(&pending_lock_spin);
+    }
 }
 
 static const CloakSyscallInfo *syscall_info(uint8_t abi, uint64_t nr)
@@ -125,6 +138,7 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     uint32_t len, max_len;
     uint8_t *pos;
     unsigned i, npaths = 0;
+    bool shared;
 
     rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
     if (abi == CLOAK_TRACE_ABI_X86_64) {
@@ -219,13 +233,9 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     } else if (p.fork && !strcmp(info->name, "clone")) {
         p.child_rsp = args[1];      /* newsp, 0 for "same stack" */
     }
-    if (pending_is_shared()) {
-        qemu_spin_lock(&pending_lock);
-        cloak_pending_add(&pending, &p);
-        qemu_spin_unlock(&pending_lock);
-    } else {
-        cloak_pending_add(&pending, &p);
-    }
+    shared = pending_lock();
+    cloak_pending_add(&pending, &p);
+    pending_unlock(shared);
 }
 
 void cloak_trace_syscall_return(CPUX86State *env, int exit)
@@ -241,16 +251,11 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
 
     /* Only 32-bit code is restarted through the vDSO's int $0x80 (CD 80). */
     restart_site = !long64 && (read_guest_u32(cs, rip) & 0xffff) == 0x80cd;
-    shared = pending_is_shared();
-    if (shared) {
-        qemu_spin_lock(&pending_lock);
-    }
+    shared = pending_lock();
     found = cloak_pending_match(&pending, env->cr[3], rip, rsp,
                                 long64 ? ret : (int32_t)ret, restart_site,
                                 &p, &child);
-    if (shared) {
-        qemu_spin_unlock(&pending_lock);
-    }
+    pending_unlock(shared);
     if (!found) {
         return;
     }

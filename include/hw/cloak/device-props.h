@@ -14,6 +14,7 @@
 
 #include "qapi/error.h"
 
+typedef struct PCIDevice PCIDevice;
 typedef struct USBDevice USBDevice;
 typedef struct USBDescID USBDescID;
 typedef struct qemu_edid_info qemu_edid_info;
@@ -33,6 +34,17 @@ bool cloak_prop_check_text(const char *prop, const char *value,
  */
 bool cloak_prop_check_id(const char *prop, uint32_t value, uint32_t unset,
                          uint32_t max, Error **errp);
+
+/*
+ * PCI (std VGA, pcie-root-port): the vendor and device ID a board identity
+ * chose, set from realize; 0 keeps the model's own.  @device_step is added
+ * once per PCI function number, as an Intel PCH numbers its root ports.  A
+ * device with a bridge subsystem capability then names the board there
+ * (the default subsystem IDs), not the model's vendor.  Vendor 0xffff,
+ * which reads as "no device", is refused.
+ */
+bool cloak_pci_set_ids(PCIDevice *dev, uint16_t vendor, uint16_t device,
+                       uint8_t device_step, Error **errp);
 
 /*
  * USB (hw/usb/bus.c, hw/usb/desc.c).  Every emulated USB device has the
