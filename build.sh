@@ -61,7 +61,8 @@ BUILD_PACKAGES=(build-essential pkg-config ninja-build python3-venv flex bison
     libfdt-dev libseccomp-dev zlib1g-dev libjson-glib-dev xz-utils bzip2 ccache
     meson/bookworm-backports python3-pycotap/bookworm-backports)
 RUNTIME_PACKAGES=(seabios ipxe-qemu qemu-system-data/bookworm-backports)
-TEST_PACKAGES=(busybox-static)
+# gdb: a QEMU that dies of a signal in a test is reported with its backtrace.
+TEST_PACKAGES=(busybox-static gdb)
 # Each area may add packages in mk/<area>.packages, one per line.
 EXTRA_PACKAGES=()
 for f in "$TOP"/mk/*.packages; do

@@ -170,11 +170,9 @@ def check_smbios_structures(r, profile=None):
 def topology(name):
     """-smp for the battery: two vCPUs for every profile.
 
-    More vCPUs would pick other brands, but under MTTCG QEMU 10.0.2 has
-    been seen to abort with 4 vCPUs while the guest sizes PCI BARs
-    (physmem.c iotlb_to_section assertion, an upstream race), and 2 vCPUs
-    halve the load on a 2-core CI machine.  Brand-per-topology is tested
-    without a guest (test_cli).
+    More vCPUs would pick other brands, but 2 vCPUs halve the load on a
+    2-core CI machine.  Brand-per-topology is tested without a guest
+    (test_cli).
     """
     return "cpus=2,sockets=1,cores=2,threads=1"
 

@@ -19,6 +19,9 @@ import hashlib
 import json
 import os
 import re
+import resource
+import shutil
+import signal
 import secrets
 import shlex
 import subprocess
@@ -309,6 +312,76 @@ def _fatal_message(console, stderr):
     return None
 
 
+# Signals after which the kernel writes a core file.
+_CORE_SIGNALS = (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL,
+                 signal.SIGFPE)
+
+
+def _allow_core(pid):
+    """Let QEMU dump core up to the hard limit, so that a crash in a test
+    can be reported with its backtrace (see _crash_report)."""
+    try:
+        _, hard = resource.prlimit(pid, resource.RLIMIT_CORE)
+        resource.prlimit(pid, resource.RLIMIT_CORE, (hard, hard))
+    except (OSError, ValueError):
+        pass            # exited already, or not allowed: no core, no harm
+
+
+def _core_path(pid, exe):
+    """Where the kernel put PID's core, or a sentence saying why we cannot
+    know (a piped core_pattern, such as systemd-coredump's)."""
+    try:
+        with open("/proc/sys/kernel/core_pattern") as f:
+            pattern = f.read().strip()
+        with open("/proc/sys/kernel/core_uses_pid") as f:
+            uses_pid = f.read().strip() == "1"
+    except OSError as e:
+        return None, "cannot read core_pattern: %s" % e
+    if pattern.startswith("|"):
+        return None, "cores go to %s (core_pattern)" % pattern[1:].split()[0]
+    names = {"p": str(pid), "P": str(pid), "e": os.path.basename(exe)[:15],
+             "%": "%"}
+    path = re.sub(r"%(.)", lambda m: names.get(m.group(1), "*"), pattern)
+    if uses_pid and "%p" not in pattern:
+        path += "." + str(pid)
+    if "*" in path:
+        return None, "core_pattern %r names more than pid and program" % pattern
+    return os.path.abspath(path), None
+
+
+def _crash_report(proc, exe):
+    """A few lines for a QEMU killed by a signal: which one and, when the
+    kernel left a core and gdb is installed, the crashing thread's
+    backtrace.  The core itself is removed (it holds no guest RAM but is
+    still large)."""
+    sig = -proc.returncode
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = "signal %d" % sig
+    lines = ["QEMU (pid %d) was killed by %s" % (proc.pid, name)]
+    if sig not in _CORE_SIGNALS:
+        return "\n".join(lines)
+    core, why = _core_path(proc.pid, exe)
+    if core is None:
+        lines.append("no backtrace: " + why)
+    elif not os.path.exists(core):
+        lines.append("no backtrace: no core at %s (ulimit -c?)" % core)
+    elif not shutil.which("gdb"):
+        lines.append("no backtrace: gdb is not installed; core kept at " + core)
+    else:
+        gdb = subprocess.run(["gdb", "-batch", "-nx", "-ex", "bt 12", exe, core],
+                             stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, errors="replace", timeout=120)
+        # gdb prints frame #0 once on loading the core, then the backtrace.
+        frames = [l for l in gdb.stdout.splitlines() if l.startswith("#")]
+        frames = [l for i, l in enumerate(frames) if l not in frames[:i]]
+        lines.append("backtrace of the crashing thread (gdb):")
+        lines += frames or ["(gdb found no frames: %s)" % gdb.stderr.strip()[-300:]]
+        os.unlink(core)
+    return "\n".join(lines)
+
+
 def run_qemu(command, timeout, log_path=None, stall_timeout=None):
     """Run QEMU with the serial console on stdout.
 
@@ -323,6 +396,7 @@ def run_qemu(command, timeout, log_path=None, stall_timeout=None):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as e:
         raise BootError("cannot run %s: %s" % (command[0], e)) from None
+    _allow_core(proc.pid)
     out, err = [], []
     threads = [threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True),
                threading.Thread(target=_pump, args=(proc.stderr, err), daemon=True)]
@@ -364,6 +438,8 @@ def run_qemu(command, timeout, log_path=None, stall_timeout=None):
                 f.write(console)
     seconds = time.monotonic() - start
     stderr = text(err)
+    if proc.returncode < 0 and not failure:
+        stderr += "\n" + _crash_report(proc, command[0])
     if failure:
         raise BootError("%s\nlast console lines:\n%s%s" % (
             failure, _tail(console),
