@@ -75,17 +75,24 @@ static inline bool cloak_pending_same_key(const CloakPending *e,
 }
 
 /* Records an entry; a stale one with the same key is replaced. */
-static inline void cloak_pending_add(CloakPendingTable *t,
-                                     const CloakPending *in)
+/*
+ * Claims the slot for a new entry with this key, fills the key and the
+ * bookkeeping, and returns it for the caller to fill nr, seq, vcpu, abi
+ * and child_rsp in place (building a CloakPending on the stack and
+ * copying it cost a store-forwarding stall per system call).
+ */
+static inline CloakPending *cloak_pending_claim(CloakPendingTable *t,
+                                                uint64_t cr3, uint64_t rip,
+                                                uint64_t rsp, bool fork)
 {
     CloakPending *set, *victim = NULL;
     unsigned i, n;
 
-    if (in->fork) {
+    if (fork) {
         set = t->forks;
         n = CLOAK_PENDING_FORKS;
     } else {
-        set = t->slots[cloak_pending_bucket(in->cr3, in->rsp)];
+        set = t->slots[cloak_pending_bucket(cr3, rsp)];
         n = CLOAK_PENDING_WAYS;
     }
     for (i = 0; i < n && !victim; i++) {
@@ -94,8 +101,8 @@ static inline void cloak_pending_add(CloakPendingTable *t,
          * still waits for its child: a second fork from the same place
          * (a fork loop) is a new entry.
          */
-        if (set[i].used && set[i].cr3 == in->cr3 && set[i].rsp == in->rsp &&
-            (set[i].rip == in->rip || set[i].rip == 0) &&
+        if (set[i].used && set[i].cr3 == cr3 && set[i].rsp == rsp &&
+            (set[i].rip == rip || set[i].rip == 0) &&
             !set[i].parent_done) {
             victim = &set[i];
         }
@@ -114,19 +121,30 @@ static inline void cloak_pending_add(CloakPendingTable *t,
         }
         t->evicted++;
     }
-    *victim = *in;
+    victim->cr3 = cr3;
+    victim->rip = rip;
+    victim->rsp = rsp;
+    victim->fork = fork;
     victim->used = true;
     victim->parent_done = victim->child_done = false;
     victim->stamp = ++t->stamp;
+    return victim;
 }
 
-/*
- * A return to user mode at (cr3, rip, rsp) with value ret: if it ends an
- * outstanding syscall, copies that entry to *out, says whether this is the
- * child's return of a fork, and forgets the entry once it is complete.
- * restart_site: the return lands on an "int $0x80" in 32-bit code, where
- * Linux restarts a call made through the vDSO; RIP-0 entries stay.
- */
+/* cloak_pending_claim() for an entry built elsewhere (the unit tests). */
+static inline void cloak_pending_add(CloakPendingTable *t,
+                                     const CloakPending *in)
+{
+    CloakPending *e = cloak_pending_claim(t, in->cr3, in->rip, in->rsp,
+                                          in->fork);
+
+    e->child_rsp = in->child_rsp;
+    e->nr = in->nr;
+    e->seq = in->seq;
+    e->vcpu = in->vcpu;
+    e->abi = in->abi;
+}
+
 static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
                                        uint64_t rip, uint64_t rsp,
                                        int64_t ret, bool restart_site,

@@ -134,11 +134,12 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
                                                        : CLOAK_TRACE_ABI_I386;
     const CloakSyscallInfo *info;
     struct cloak_trace_syscall_enter *e;
-    uint64_t nr, args[6], rsp, cr3 = env->cr[3];
+    uint64_t nr, args[6], rsp, cr3 = env->cr[3], seq = 0, child_rsp = 0;
     uint32_t len, max_len;
     uint8_t *pos;
     unsigned i, npaths = 0;
-    bool shared;
+    CloakPending *p;
+    bool shared, fork;
 
     rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
     if (abi == CLOAK_TRACE_ABI_X86_64) {
@@ -202,6 +203,7 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
             e->hdr.flags |= CLOAK_TRACE_RF_PATHS;
         }
         len = pos - (uint8_t *)e;
+        seq = e->hdr.seq;
         cloak_trace_commit(cs, &e->hdr, len);
     }
     if (!e || (info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) ||
@@ -214,27 +216,25 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
      * pad, not after the instruction: SYSENTER has no return address, and
      * compat SYSCALL's is moved.  Those entries pair on any RIP.
      */
-    CloakPending p = {
-        .cr3 = cr3,
-        .rip = entry == CLOAK_TRACE_ENTRY_SYSCALL32 ? 0 : ret_eip,
-        .rsp = rsp,
-        .nr = nr,
-        .seq = e->hdr.seq,
-        .vcpu = cs->cpu_index,
-        .abi = abi,
-        .fork = info && info->kind == CLOAK_SYSCALL_KIND_FORK,
-    };
-    if (p.fork && info->name[5] == '3') {
+    fork = info && info->kind == CLOAK_SYSCALL_KIND_FORK;
+    if (fork && info->name[5] == '3') {
         /* clone3(struct clone_args *): the child starts on stack+size. */
         uint64_t stack = read_guest_u64(cs, args[0] + 40);
         uint64_t size = read_guest_u64(cs, args[0] + 48);
 
-        p.child_rsp = stack ? stack + size : 0;
-    } else if (p.fork && !strcmp(info->name, "clone")) {
-        p.child_rsp = args[1];      /* newsp, 0 for "same stack" */
+        child_rsp = stack ? stack + size : 0;
+    } else if (fork && !strcmp(info->name, "clone")) {
+        child_rsp = args[1];        /* newsp, 0 for "same stack" */
     }
     shared = pending_lock();
-    cloak_pending_add(&pending, &p);
+    p = cloak_pending_claim(&pending, cr3,
+                            entry == CLOAK_TRACE_ENTRY_SYSCALL32 ? 0 : ret_eip,
+                            rsp, fork);
+    p->child_rsp = child_rsp;
+    p->nr = nr;
+    p->seq = seq;
+    p->vcpu = cs->cpu_index;
+    p->abi = abi;
     pending_unlock(shared);
 }
 
