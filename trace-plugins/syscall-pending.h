@@ -74,12 +74,11 @@ static inline bool cloak_pending_same_key(const CloakPending *e,
            (e->rip == rip || (e->rip == 0 && !restart_site));
 }
 
-/* Records an entry; a stale one with the same key is replaced. */
 /*
- * Claims the slot for a new entry with this key, fills the key and the
- * bookkeeping, and returns it for the caller to fill nr, seq, vcpu, abi
- * and child_rsp in place (building a CloakPending on the stack and
- * copying it cost a store-forwarding stall per system call).
+ * Records an entry; a stale one with the same key is replaced.  Fills the
+ * key and the bookkeeping and returns the slot: the caller fills nr, seq,
+ * vcpu, abi and child_rsp in place (building a CloakPending on the stack
+ * and copying it cost a store-forwarding stall per system call).
  */
 static inline CloakPending *cloak_pending_claim(CloakPendingTable *t,
                                                 uint64_t cr3, uint64_t rip,
@@ -145,6 +144,13 @@ static inline void cloak_pending_add(CloakPendingTable *t,
     e->abi = in->abi;
 }
 
+/*
+ * A return to user mode at (cr3, rip, rsp) with value ret: if it ends an
+ * outstanding syscall, copies that entry to *out, says whether this is the
+ * child's return of a fork, and forgets the entry once it is complete.
+ * restart_site: the return lands on an "int $0x80" in 32-bit code, where
+ * Linux restarts a call made through the vDSO; RIP-0 entries stay.
+ */
 static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
                                        uint64_t rip, uint64_t rsp,
                                        int64_t ret, bool restart_site,

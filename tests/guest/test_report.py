@@ -216,5 +216,26 @@ class ProbeFormat(unittest.TestCase):
         self.assertGreater(int(p["timing.cpuid.min"]), 0)
 
 
+class CrashReport(unittest.TestCase):
+    """A program run like QEMU that dies of a signal is named as such."""
+
+    def test_signal_is_named(self):
+        sleep = shutil.which("sleep")
+        with tempfile.TemporaryDirectory() as d:
+            proc = subprocess.Popen([sleep, "30"], cwd=d)
+            proc.send_signal(cloakguest.signal.SIGSEGV)
+            proc.wait()
+            text = cloakguest._crash_report(proc, sleep)
+        self.assertIn("killed by SIGSEGV", text)
+
+    def test_no_backtrace_says_why(self):
+        sleep = shutil.which("sleep")
+        proc = subprocess.Popen([sleep, "30"])
+        proc.send_signal(cloakguest.signal.SIGTERM)
+        proc.wait()
+        self.assertEqual(cloakguest._crash_report(proc, sleep),
+                         "QEMU (pid %d) was killed by SIGTERM" % proc.pid)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -20,10 +20,10 @@ import json
 import os
 import re
 import resource
-import shutil
-import signal
 import secrets
 import shlex
+import shutil
+import signal
 import subprocess
 import threading
 import time

@@ -14,8 +14,9 @@ Segment 0 warms the translation cache up and is not counted; then come
 PAIRS pairs of segments, one traced and one not, in alternating order.
 Each pair gives traced ÷ untraced in the CPU time of QEMU's vCPU thread,
 where the producer runs, over the segments (sampled from /proc when the
-guest's console line appears).  Segments last about a second: shorter
-ones (75 ms) gave pair ratios from 0.76 to 1.87 on the same build.
+guest's console line appears).  On a machine whose speed drifts, even
+that thread's time for identical segments varies (0.64-1.26 s for 1 s
+segments on a 2-core development VM): read the spread before the median.
 
 One boot traces without an OS profile, one with the test guest's kernel
 profile (process attribution on), each with a live `cloak-trace -f`
@@ -151,7 +152,7 @@ def main():
         ratios[kind] = [t / u for t, u in got]
         lost = sum(v["lost"] for v in summary["vcpus"])
         for k, (t, u) in enumerate(got):
-            print("  %s, pair %d: QEMU CPU traced %.3f s, untraced %.3f s: "
+            print("  %s, pair %d: vCPU thread CPU traced %.3f s, untraced %.3f s: "
                   "%.3f" % (kind, k + 1, t, u, t / u))
         print("  %s: %d records read, %d lost" % (
             kind, sum(v["records"] for v in summary["vcpus"]), lost))
@@ -162,7 +163,7 @@ def main():
           "boot, tracing switched with qom-set:" % (3 * per_segment, pairs))
     t = ratios["traced"]
     a = ratios["traced with attribution"]
-    print("  traced / untraced, QEMU CPU time:                  " + spread(t))
+    print("  traced / untraced, vCPU thread CPU time:           " + spread(t))
     print("  traced with attribution / untraced:                " + spread(a))
     print("  attribution on / off (ratio of the two medians):   %.3f"
           % (statistics.median(a) / statistics.median(t)))
