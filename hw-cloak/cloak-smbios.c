@@ -354,7 +354,10 @@ static uint16_t cache_size_field(uint32_t kib)
     return 0x8000 | MIN(kib / 64, 0x7fff);  /* 64K granularity */
 }
 
-/* SMBIOS type 7 Associativity of @ways ways; 0x02 (Unknown) if none. */
+/*
+ * SMBIOS type 7 Associativity of @ways ways; 0x01 (Other) where SMBIOS has
+ * no code, as real firmware writes for Alder Lake's 10-way L2.
+ */
 static uint8_t smbios_associativity(unsigned ways)
 {
     static const struct {
@@ -371,7 +374,7 @@ static uint8_t smbios_associativity(unsigned ways)
             return codes[i].code;
         }
     }
-    return 0x02;
+    return 0x01;
 }
 
 static void build_type_7(unsigned socket, unsigned level, uint32_t kib,

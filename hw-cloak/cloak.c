@@ -30,7 +30,7 @@
 #include "hw/cloak/device-identity.h"
 #include "hw/cloak/cloak-config.h"
 
-#define CLOAK_DEFAULT_PROFILE "dell-optiplex-7070"
+#define CLOAK_DEFAULT_PROFILE "dell-optiplex-7000"
 #define CLOAK_PROFILE_SUFFIX ".conf"
 
 QemuOptsList qemu_cloak_opts = {

@@ -82,7 +82,7 @@ class Errors(unittest.TestCase):
         self.assertIn("on, off or strict", r.stderr)
 
     def test_off_takes_no_profile(self):
-        r = run(["-cloak", "off,profile=dell-optiplex-7070", "-display", "none"])
+        r = run(["-cloak", "off,profile=dell-optiplex-7000", "-display", "none"])
         self.assertEqual(r.returncode, 1)
         self.assertIn("-cloak off cannot take", r.stderr)
 
@@ -110,7 +110,7 @@ class Errors(unittest.TestCase):
         """Issue 13.4: [devices] errors named the key but not FILE:LINE."""
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "bad-devices.conf")
-            with open(profile_path("dell-optiplex-7070")) as f:
+            with open(profile_path("dell-optiplex-7000")) as f:
                 lines = f.read().splitlines()
             n = next(i for i, l in enumerate(lines, 1)
                      if l.startswith("edid-vendor="))
@@ -141,7 +141,7 @@ class Errors(unittest.TestCase):
     def test_profile_by_file(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "mine.conf")
-            shutil.copy(profile_path("hp-elitedesk-800-g5"), path)
+            shutil.copy(profile_path("hp-elite-tower-800-g9"), path)
             props = machine_props(["-cloak", "profile=" + path])
             self.assertEqual(props["x-oem-id"], "HPQOEM")
 
@@ -150,7 +150,7 @@ class Defaults(unittest.TestCase):
     def test_on_by_default(self):
         props = machine_props([])
         self.assertEqual(props["x-oem-id"], "DELL  ")
-        self.assertEqual(props["acpi-creator-id"], "AMI ")
+        self.assertEqual(props["acpi-creator-id"], "    ")
         self.assertFalse(props["acpi-waet"])
         self.assertFalse(props["acpi-fw-cfg"])
         self.assertTrue(props["acpi-legacy-devices"])
@@ -190,12 +190,11 @@ class Defaults(unittest.TestCase):
                                    [qom_get(path, p) for p in props])))
 
     def test_cpu_defaults(self):
-        # the default profile lists 8-core parts only (docs/cloak.md, "The
-        # CPU"): 4 vCPUs get the nearest brand
+        # 4 vCPUs without SMT: the i3-12100 with Hyper-Threading off
         c = self.cpu(["-smp", "4"])
-        self.assertEqual(c["model-id"], "Intel(R) Core(TM) i7-9700 CPU @ 3.00GHz")
+        self.assertEqual(c["model-id"], "12th Gen Intel(R) Core(TM) i3-12100")
         self.assertEqual(c["vendor"], "GenuineIntel")
-        self.assertEqual((c["family"], c["model"]), (6, 158))
+        self.assertEqual((c["family"], c["model"]), (6, 151))
         self.assertFalse(c["hypervisor"])
         self.assertFalse(c["kvm"])
         self.assertFalse(c["tcg-cpuid"])
@@ -203,13 +202,13 @@ class Defaults(unittest.TestCase):
         self.assertTrue(c["kvm-pv-enforce-cpuid"])
 
     CAPS = ("ucode-rev", "arch-capabilities", "rdctl-no", "mds-no",
-            "ibrs-all", "spec-ctrl", "md-clear", "stibp", "erms")
+            "ibrs-all", "spec-ctrl", "md-clear", "stibp", "bhi-ctrl", "erms")
 
     def test_cpu_capabilities(self):
         """The profile's microcode, ARCH_CAPABILITIES and features reach
         the CPU as defaults; the user's -cpu options still win."""
-        c = self.cpu(["-smp", "8"], self.CAPS)
-        self.assertEqual(c["ucode-rev"], 0x104 << 32)     # Intel: EDX
+        c = self.cpu(["-smp", "6"], self.CAPS)
+        self.assertEqual(c["ucode-rev"], 0x3d << 32)      # Intel: EDX
         for flag in self.CAPS[1:-1]:
             self.assertTrue(c[flag], flag)
         self.assertFalse(c["erms"])        # left out (docs/cloak.md)
@@ -230,9 +229,12 @@ class Defaults(unittest.TestCase):
             self.assertFalse(c[flag], flag)
 
     def test_brand_follows_topology(self):
-        c = self.cpu(["-smp", "cpus=16,cores=8,threads=2",
-                      "-cloak", "profile=hp-elitedesk-800-g5"])
-        self.assertEqual(c["model-id"], "Intel(R) Core(TM) i9-9900 CPU @ 3.10GHz")
+        c = self.cpu(["-smp", "cpus=12,cores=6,threads=2",
+                      "-cloak", "profile=hp-elite-tower-800-g9"])
+        self.assertEqual(c["model-id"], "12th Gen Intel(R) Core(TM) i5-12500")
+        c = self.cpu(["-smp", "cpus=8,cores=4,threads=2",
+                      "-cloak", "profile=hp-elite-tower-800-g9"])
+        self.assertEqual(c["model-id"], "12th Gen Intel(R) Core(TM) i3-12100")
 
     def test_user_cpu_options_win(self):
         c = self.cpu(["-cpu", "qemu64,model-id=My CPU,hypervisor=on"])
@@ -324,7 +326,7 @@ class MacAddresses(unittest.TestCase):
 
 class Strict(unittest.TestCase):
     BASE = ["-machine", "q35", "-accel", "tcg", "-display", "none", "-S",
-            "-nodefaults", "-uuid", UUID_A, "-smp", "cpus=8,cores=8,threads=1",
+            "-nodefaults", "-uuid", UUID_A, "-smp", "cpus=6,cores=6,threads=1",
             "-cloak", "strict"]
 
     def test_contradiction_names_both_settings(self):
@@ -361,7 +363,7 @@ class Strict(unittest.TestCase):
         own claims all hold (test_clean_vm_starts)."""
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "claims.conf")
-            with open(profile_path("dell-optiplex-7070")) as f:
+            with open(profile_path("dell-optiplex-7000")) as f:
                 text = f.read()
             with open(path, "w") as f:
                 f.write(text.replace("\nfeatures=", "\nfeatures=xsavec,", 1))
@@ -372,7 +374,7 @@ class Strict(unittest.TestCase):
                           "give this guest: xsavec", r.stderr)
 
     def test_topology_without_brand(self):
-        r = run([a if a != "cpus=8,cores=8,threads=1" else "3"
+        r = run([a if a != "cpus=6,cores=6,threads=1" else "3"
                  for a in self.BASE])
         self.assertEqual(r.returncode, 1)
         self.assertIn("no CPU brand for 3 cores", r.stderr)

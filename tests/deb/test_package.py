@@ -224,7 +224,7 @@ class Package(unittest.TestCase):
         disk = os.path.join(tmp, "disk.img")
         with open(disk, "wb") as f:
             f.truncate(64 << 20)
-        profile = "dell-optiplex-7070"
+        profile = "dell-optiplex-7000"
         self.assertFalse(paths.is_build_tree_binary(EMULATOR))
         r = cloakguest.boot(
             EMULATOR, machine="q35", accel="tcg", guest_dir=GUEST_DIR,

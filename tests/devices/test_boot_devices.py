@@ -421,7 +421,7 @@ class ProfileIdentities(unittest.TestCase):
         require_cloak(QEMU)
         cls.tmp = tempfile.TemporaryDirectory()
         base = os.path.join(PROFILE_DIR,
-                            "dell-optiplex-7070.conf")
+                            "dell-optiplex-7000.conf")
         with open(base) as f:
             text = f.read()
         # The shipped profile with our [devices] group in place of its own.

@@ -369,20 +369,20 @@ class DisplayIdentity(unittest.TestCase):
 
     def test_profile(self):
         require_cloak(QEMU)
-        profile = os.path.join(PROFILE_DIR, "dell-optiplex-7070.conf")
+        profile = os.path.join(PROFILE_DIR, "dell-optiplex-7000.conf")
         ids, screen = self.boot(["-cloak", "on,profile=%s,seed=d" % profile])
-        self.assertEqual(ids, (0x8086, 0x3e98))
+        self.assertEqual(ids, (0x8086, 0x4690))
         self.assert_renders(screen)
 
     def test_user_setting_wins(self):
         require_cloak(QEMU)
-        profile = os.path.join(PROFILE_DIR, "lenovo-thinkpad-t490.conf")
+        profile = os.path.join(PROFILE_DIR, "lenovo-thinkpad-t495.conf")
         with QemuQmp(QEMU, ["-cloak", "on,profile=%s,seed=d" % profile,
-                            "-global", "pci-vga.pci-device-id=0x3ea1"]) as vm:
+                            "-global", "pci-vga.pci-device-id=0x15dd"]) as vm:
             vga = [d for d in vm.command("query-pci")[0]["devices"]
                    if d["class_info"]["class"] == 0x0300]
             self.assertEqual((vga[0]["id"]["vendor"], vga[0]["id"]["device"]),
-                             (0x8086, 0x3ea1))
+                             (0x1002, 0x15dd))
 
 
 class RootPortIdentity(unittest.TestCase):
@@ -414,10 +414,10 @@ class RootPortIdentity(unittest.TestCase):
 
     def test_profile_and_user_setting(self):
         require_cloak(QEMU)
-        t490 = os.path.join(PROFILE_DIR, "lenovo-thinkpad-t490.conf")
-        self.assertEqual(self.ids(["-cloak", "on,profile=%s,seed=d" % t490]),
-                         [(0x1c, 0, 0x8086, 0x9db8), (0x1c, 1, 0x8086, 0x9db8)])
-        dell = os.path.join(PROFILE_DIR, "dell-optiplex-7070.conf")
+        t495 = os.path.join(PROFILE_DIR, "lenovo-thinkpad-t495.conf")
+        self.assertEqual(self.ids(["-cloak", "on,profile=%s,seed=d" % t495]),
+                         [(0x1c, 0, 0x1022, 0x15d3), (0x1c, 1, 0x1022, 0x15d3)])
+        dell = os.path.join(PROFILE_DIR, "dell-optiplex-7000.conf")
         self.assertEqual(
             self.ids(["-cloak", "on,profile=%s,seed=d" % dell,
                       "-global", "pcie-root-port.pci-device-id=0xa340"]),
@@ -426,7 +426,7 @@ class RootPortIdentity(unittest.TestCase):
 
 def profile_with_devices(tmpdir, devices_group, name="devices-test"):
     """A shipped profile with its [devices] group replaced."""
-    base = os.path.join(PROFILE_DIR, "dell-optiplex-7070.conf")
+    base = os.path.join(PROFILE_DIR, "dell-optiplex-7000.conf")
     with open(base) as f:
         text = f.read()
     text = re.sub(r"(?ms)^\[devices\].*?(?=^\[|\Z)", "", text)

@@ -31,7 +31,8 @@ def dmidecode_structures(text):
             continue
         fields = {}
         for line in block.splitlines():
-            k, sep, val = line.strip().partition(": ")
+            # a blank string ("Reference Designation:  ") is a field too
+            k, sep, val = line.strip("\t").partition(": ")
             if sep and line.startswith("\t") and k not in fields:
                 fields[k] = val.strip()
         structs.append((int(m.group(1)), fields))
@@ -142,7 +143,8 @@ def check_smbios_structures(r, profile=None):
         "battery": (22, "Name", "name"),
     }
     for kind, (t, field, key) in checks.items():
-        want = [rec[key].strip() or "Not Specified"
+        # an empty string is SMBIOS's "no string"; a blank one is printed
+        want = [rec[key].strip() if rec[key] else "Not Specified"
                 for rec in recs.get(kind, [])]
         expect("type %d %s" % (t, field),
                [f.get(field) for f in of_type(t)][:len(want)], want)

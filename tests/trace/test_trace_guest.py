@@ -325,7 +325,7 @@ class TraceGuestTest(unittest.TestCase):
         self.assertEqual(args, [0x10000, 0, 3, 0x22, 0xffffffff, pgoff])
 
     def test_sysenter_intel(self):
-        self.check_tracecompat("dell-optiplex-7070", "sysenter", "sysret")
+        self.check_tracecompat("dell-optiplex-7000", "sysenter", "sysret")
 
     def test_compat_syscall_amd(self):
         self.check_tracecompat("asus-prime-b450m-a", "syscall32", "sysret")
