@@ -125,7 +125,10 @@ static void add_profile_fields(int type, const char *const *extra)
         const CloakKeySpec *k = &cloak_profile_key_table[i];
 
         if (k->to.smbios_option && k->to.smbios_type == type) {
-            set_if_unset(o, k->to.smbios_option, cloak_value(k->group, k->key));
+            set_if_unset(o, k->to.smbios_option,
+                         k->per_model == CLOAK_KEY_PER_MODEL ?
+                         cloak_cpu_value(k->key) :
+                         cloak_value(k->group, k->key));
         }
     }
     for (; extra && extra[0]; extra += 2) {

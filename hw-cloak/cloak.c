@@ -468,11 +468,7 @@ static void choose_brand(MachineState *ms)
     cloak.cpu_choice = best ? g_strdup(best + strlen("model-id-")) : NULL;
 }
 
-/*
- * A [cpu] value of the model chosen for this topology: KEY-<C>c<T>t when
- * the profile sets it for that model, else KEY.
- */
-static const char *cpu_value(const char *key)
+const char *cloak_cpu_value(const char *key)
 {
     if (cloak.cpu_choice) {
         g_autofree char *k = g_strdup_printf("%s-%s", key, cloak.cpu_choice);
@@ -504,7 +500,7 @@ static void register_cpu_capabilities(const char *base, const char *vendor)
 {
     g_autofree char *own = cloak.cpu_choice ?
         g_strdup_printf("microcode-%s", cloak.cpu_choice) : NULL;
-    const char *caps = cpu_value("arch-capabilities");
+    const char *caps = cloak_cpu_value("arch-capabilities");
     uint64_t rev;
 
     if ((own && cloak_profile_get_u64(cloak.profile, "cpu", own, &rev)) ||
@@ -522,7 +518,7 @@ static void register_cpu_capabilities(const char *base, const char *vendor)
         object_register_sugar_prop(base, "arch-capabilities", "on", false);
         register_cpu_flags(base, caps);
     }
-    register_cpu_flags(base, cpu_value("features"));
+    register_cpu_flags(base, cloak_cpu_value("features"));
 }
 
 void cloak_register_cpu_defaults(MachineState *ms, const char *cpu_option,
@@ -567,7 +563,7 @@ void cloak_register_cpu_defaults(MachineState *ms, const char *cpu_option,
         return;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(identity); i++) {
-        const char *v = cpu_value(identity[i][1]);
+        const char *v = cloak_cpu_value(identity[i][1]);
 
         if (v) {
             object_register_sugar_prop(base, identity[i][0], v, false);

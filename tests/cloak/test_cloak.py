@@ -206,6 +206,15 @@ class CloakedBattery(unittest.TestCase):
         self.assertTrue(cpus, "no SMBIOS type 4")
         self.assertEqual(cpus[0].get("Manufacturer"), v["cpu.manufacturer"])
         self.assertEqual(cpus[0].get("Version"), r.probe.get("cpuid.brand"))
+        # The speeds of the model chosen for the battery's topology
+        smp = dict(kv.split("=") for kv in topology(None).split(","))
+        model = "%sc%st" % (smp["cores"], int(smp["cores"]) * int(smp["threads"]))
+        for key, field in (("max-speed", "Max Speed"),
+                           ("current-speed", "Current Speed")):
+            want = v.get("cpu.%s-%s" % (key, model), v.get("cpu." + key))
+            if want:
+                self.assertEqual(cpus[0].get(field), "%d MHz" % int(want, 0),
+                                 key)
         caches = of_type(7)
         self.assertGreaterEqual(len(caches), 3, "SMBIOS type 7: L1, L2, L3")
         for c in cpus:

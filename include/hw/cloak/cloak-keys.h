@@ -171,9 +171,9 @@ extern const size_t cloak_profile_key_count;
       CLOAK_TO_SMBIOS(4, "sock_pfx")) \
     K("cpu", "smbios-family", NUMBER, 1, 0xfffd, CLOAK_KEY_GROUP, \
       CLOAK_TO_SMBIOS(4, "processor-family")) \
-    K("cpu", "max-speed", NUMBER, 1, CLOAK_U16, CLOAK_KEY_GROUP, \
+    K("cpu", "max-speed", NUMBER, 1, CLOAK_U16, CLOAK_KEY_PER_MODEL, \
       CLOAK_TO_SMBIOS(4, "max-speed")) \
-    K("cpu", "current-speed", NUMBER, 1, CLOAK_U16, CLOAK_KEY_GROUP, \
+    K("cpu", "current-speed", NUMBER, 1, CLOAK_U16, CLOAK_KEY_PER_MODEL, \
       CLOAK_TO_SMBIOS(4, "current-speed")) \
     K("cpu", "external-clock", NUMBER, 0, CLOAK_U16, CLOAK_KEY_GROUP, \
       CLOAK_TO_MACHINE("smbios-cpu-external-clock")) \

@@ -38,6 +38,12 @@ const CloakProfile *cloak_profile(void);
  */
 const char *cloak_value(const char *group, const char *key);
 
+/*
+ * A [cpu] value of the model the profile chose for this VM's topology:
+ * KEY-<C>c<T>t where the profile sets it for that model, else KEY.
+ */
+const char *cloak_cpu_value(const char *key);
+
 /* A numeric profile value (validated on load), or @dflt when absent. */
 uint64_t cloak_value_number(const char *group, const char *key,
                             uint64_t dflt);
