@@ -126,7 +126,8 @@ static void add_profile_fields(int type, const char *const *extra)
 
         if (k->to.smbios_option && k->to.smbios_type == type) {
             set_if_unset(o, k->to.smbios_option,
-                         k->per_model == CLOAK_KEY_PER_MODEL ?
+                         k->per_model == CLOAK_KEY_PER_MODEL &&
+                         !strcmp(k->group, "cpu") ?
                          cloak_cpu_value(k->key) :
                          cloak_value(k->group, k->key));
         }

@@ -470,7 +470,8 @@ static void choose_brand(MachineState *ms)
 
 const char *cloak_cpu_value(const char *key)
 {
-    if (cloak.cpu_choice) {
+    /* -cpu host shows the host's part, not one of the profile's models */
+    if (cloak.cpu_choice && !cloak.cpu_passthrough) {
         g_autofree char *k = g_strdup_printf("%s-%s", key, cloak.cpu_choice);
         const char *v = cloak_value("cpu", k);
 

@@ -81,6 +81,24 @@ class ShippedProfiles(unittest.TestCase):
                     if "-Core" in brand:
                         self.assertIn(words[cores] + "-Core", brand)
 
+    def test_models_sharing_a_brand_share_its_speeds(self):
+        # SMBIOS type 4 speeds are per model; a brand listed for two
+        # topologies (with and without SMT) is one part with one speed
+        for p in PROFILES:
+            v = values(p, "s")
+            brands = {}
+            for k, brand in v.items():
+                m = re.match(r"cpu\.model-id-(\d+c\d+t)$", k)
+                if m:
+                    brands.setdefault(brand, []).append(m.group(1))
+            for brand, models in brands.items():
+                for key in ("max-speed", "current-speed"):
+                    speeds = {v.get("cpu.%s-%s" % (key, m), v.get("cpu." + key))
+                              for m in models}
+                    with self.subTest(profile=os.path.basename(p), brand=brand,
+                                      key=key):
+                        self.assertEqual(len(speeds), 1, speeds)
+
     def test_distinct_identities(self):
         seen = {}
         for p in PROFILES:

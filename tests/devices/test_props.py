@@ -420,8 +420,8 @@ class RootPortIdentity(unittest.TestCase):
         dell = os.path.join(PROFILE_DIR, "dell-optiplex-7000.conf")
         self.assertEqual(
             self.ids(["-cloak", "on,profile=%s,seed=d" % dell,
-                      "-global", "pcie-root-port.pci-device-id=0xa340"]),
-            [(0x1c, 0, 0x8086, 0xa340), (0x1c, 1, 0x8086, 0xa341)])
+                      "-global", "pcie-root-port.pci-device-id=0x7ac0"]),
+            [(0x1c, 0, 0x8086, 0x7ac0), (0x1c, 1, 0x8086, 0x7ac1)])
 
 
 def profile_with_devices(tmpdir, devices_group, name="devices-test"):
