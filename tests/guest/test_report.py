@@ -10,7 +10,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-from tests.lib import cloakguest, paths
+from tests.lib import battery, cloakguest, paths
 from tests.lib.cloakguest import ReportError, parse_console, parse_probe
 
 NONCE = "0123abcd"
@@ -235,6 +235,37 @@ class CrashReport(unittest.TestCase):
         proc.wait()
         self.assertEqual(cloakguest._crash_report(proc, sleep),
                          "QEMU (pid %d) was killed by SIGTERM" % proc.pid)
+
+
+
+class CpuCacheCheck(unittest.TestCase):
+    """battery.check_cpu_caches: lscpu's caches against SMBIOS type 7."""
+
+    DMI = "".join("Handle 0x070%d, DMI type 7, 27 bytes\n"
+                  "\tSocket Designation: %s Cache\n"
+                  "\tInstalled Size: %s\n\n" % (i, level, size)
+                  for i, (level, size) in enumerate(
+                      (("L1", "80 kB"), ("L2", "1280 kB"), ("L3", "3 MB"))))
+
+    def check(self, l2):
+        lscpu = ("L1d cache: 48 KiB (1 instance)\n"
+                 "L1i cache: 32 KiB (1 instance)\n"
+                 "L2 cache: %s (1 instance)\n"
+                 "L3 cache: 3 MiB (1 instance)\n" % l2)
+        r = cloakguest.Report("n", {
+            "lscpu": cloakguest.Section("lscpu", lscpu.splitlines(), 0),
+            "dmidecode": cloakguest.Section("dmidecode",
+                                            self.DMI.splitlines(), 0)},
+            {}, "")
+        return battery.check_cpu_caches(r)
+
+    def test_lscpu_rounding_is_not_a_mismatch(self):
+        # one 10-way Alder Lake L2, 1280 KiB, which lscpu prints rounded
+        self.assertEqual(self.check("1.3 MiB"), [])
+
+    def test_a_different_size_is(self):
+        self.assertEqual(len(self.check("1.5 MiB")), 1)
+        self.assertEqual(len(self.check("4 MiB")), 1)
 
 
 if __name__ == "__main__":

@@ -312,6 +312,16 @@ def _kib(text):
                                 "G": 1 << 20}[m.group(2).upper()]
 
 
+def _printed_precision(text):
+    """KiB of one unit in the last digit lscpu printed ("1.3 MiB": 0.1
+    MiB), 0 for a whole number."""
+    m = re.match(r"\s*\d+\.(\d+)\s*([KMG])i?B\b", text or "", re.I)
+    if not m:
+        return 0
+    return 10.0 ** -len(m.group(1)) * {"K": 1, "M": 1024,
+                                       "G": 1 << 20}[m.group(2).upper()]
+
+
 def check_cpu_caches(r):
     """The caches CPUID describes (lscpu) are SMBIOS type 7's."""
     lscpu = {}
@@ -319,24 +329,28 @@ def check_cpu_caches(r):
         m = re.match(r"^(L1d|L1i|L2|L3) cache:\s*(.*?)(?: \((\d+) instances?\))?$",
                      line)
         if m:
-            lscpu[m.group(1)] = (_kib(m.group(2)), int(m.group(3) or 1))
+            lscpu[m.group(1)] = (_kib(m.group(2)), int(m.group(3) or 1),
+                                 _printed_precision(m.group(2)))
     smbios = {f.get("Socket Designation"): _kib(f.get("Installed Size"))
               for t, f in dmidecode_structures(r.output("dmidecode"))
               if t == 7}
     if not smbios:
         return ["SMBIOS has no type 7 to compare CPUID's caches with"]
     bad = []
-    l1 = sum(lscpu.get(k, (0, 1))[0] or 0 for k in ("L1d", "L1i"))
+    l1 = sum(lscpu.get(k, (0, 1, 0))[0] or 0 for k in ("L1d", "L1i"))
     if l1 != smbios.get("L1 Cache"):
         bad.append("CPUID L1d+L1i %s KiB, SMBIOS L1 %s KiB"
                    % (l1, smbios.get("L1 Cache")))
     for level in ("L2", "L3"):
-        kib, instances = lscpu.get(level, (None, 1))
+        kib, instances, precision = lscpu.get(level, (None, 1, 0))
         # Without TOPOEXT (TCG has none) Linux counts an AMD L3 per core;
         # the size per instance is then what CPUID said for the socket.
         if level == "L3" and kib and instances > 1:
             kib /= instances
-        if kib != smbios.get(level + " Cache"):
+            precision /= instances
+        want = smbios.get(level + " Cache")
+        # lscpu prints one decimal: 1280 KiB (one 10-way L2) is "1.3 MiB"
+        if kib is None or want is None or abs(kib - want) > precision / 2 + 1e-6:
             bad.append("CPUID %s %s KiB, SMBIOS %s KiB"
                        % (level, kib, smbios.get(level + " Cache")))
     return bad
