@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cloak-trace-abi.h"
+
 #define CLOAK_PENDING_BUCKETS 1024
 #define CLOAK_PENDING_WAYS 4
 #define CLOAK_PENDING_FORKS 64
@@ -42,8 +44,14 @@ typedef struct CloakPending {
     uint64_t nr;
     uint64_t seq;           /* entry record's seq ... */
     uint64_t stamp;         /* insertion order, for eviction */
+    /*
+     * The entry's task, for the parent's return: the same thread returns
+     * (its stack is the key), so the exit need not read the guest again.
+     */
+    struct cloak_trace_task task;
     uint32_t vcpu;          /* ... in this vCPU's ring */
     uint8_t abi;
+    bool has_task;          /* task is filled in */
     bool used;
     bool fork;              /* returns twice */
     bool parent_done;
@@ -77,8 +85,8 @@ static inline bool cloak_pending_same_key(const CloakPending *e,
 /*
  * Records an entry; a stale one with the same key is replaced.  Fills the
  * key and the bookkeeping and returns the slot: the caller fills nr, seq,
- * vcpu, abi and child_rsp in place (building a CloakPending on the stack
- * and copying it cost a store-forwarding stall per system call).
+ * vcpu, abi, child_rsp and the task in place (building a CloakPending on
+ * the stack and copying it cost a store-forwarding stall per system call).
  */
 static inline CloakPending *cloak_pending_claim(CloakPendingTable *t,
                                                 uint64_t cr3, uint64_t rip,
@@ -142,19 +150,25 @@ static inline void cloak_pending_add(CloakPendingTable *t,
     e->seq = in->seq;
     e->vcpu = in->vcpu;
     e->abi = in->abi;
+    e->has_task = in->has_task;
+    e->task = in->task;
 }
 
 /*
  * A return to user mode at (cr3, rip, rsp) with value ret: if it ends an
- * outstanding syscall, copies that entry to *out, says whether this is the
+ * outstanding syscall, returns that entry, says whether this is the
  * child's return of a fork, and forgets the entry once it is complete.
+ * The entry stays readable until the table is next changed.
  * restart_site: the return lands on an "int $0x80" in 32-bit code, where
  * Linux restarts a call made through the vDSO; RIP-0 entries stay.
  */
-static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
-                                       uint64_t rip, uint64_t rsp,
-                                       int64_t ret, bool restart_site,
-                                       CloakPending *out, bool *child)
+static inline const CloakPending *cloak_pending_take(CloakPendingTable *t,
+                                                     uint64_t cr3,
+                                                     uint64_t rip,
+                                                     uint64_t rsp,
+                                                     int64_t ret,
+                                                     bool restart_site,
+                                                     bool *child)
 {
     CloakPending *set = t->slots[cloak_pending_bucket(cr3, rsp)];
     CloakPending *e = NULL;
@@ -162,10 +176,9 @@ static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
 
     for (i = 0; i < CLOAK_PENDING_WAYS; i++) {
         if (cloak_pending_same_key(&set[i], cr3, rip, rsp, restart_site)) {
-            *out = set[i];
             *child = false;
             set[i].used = false;
-            return true;
+            return &set[i];
         }
     }
     /*
@@ -190,7 +203,7 @@ static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
         }
     }
     if (!e) {
-        return false;
+        return NULL;
     }
     if (ret == 0) {
         e->child_done = true;
@@ -202,11 +215,25 @@ static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
             e->child_done = true;   /* it failed: there is no child */
         }
     }
-    *out = *e;
     if (e->parent_done && e->child_done) {
         e->used = false;
     }
-    return true;
+    return e;
+}
+
+/* cloak_pending_take() that copies the entry to *out (the unit tests). */
+static inline bool cloak_pending_match(CloakPendingTable *t, uint64_t cr3,
+                                       uint64_t rip, uint64_t rsp,
+                                       int64_t ret, bool restart_site,
+                                       CloakPending *out, bool *child)
+{
+    const CloakPending *e = cloak_pending_take(t, cr3, rip, rsp, ret,
+                                               restart_site, child);
+
+    if (e) {
+        *out = *e;
+    }
+    return e != NULL;
 }
 
 #endif /* CLOAK_SYSCALL_PENDING_H */

@@ -32,13 +32,21 @@ static void __attribute__((constructor)) cloak_trace_syscall_init(void)
  * The table is shared only when vCPUs run in threads of their own (MTTCG
  * with more than one vCPU).  One vCPU, or round-robin TCG, runs every
  * hook in one thread: no lock, whose atomic exchange perf showed as half
- * of the entry hook's time.
+ * of the entry hook's time.  Decided at the first hook (the machine is
+ * complete by then) and kept: reading the machine's topology per call
+ * missed the cache.
  */
+static int pending_shared = -1;
+
 static inline bool pending_lock(void)
 {
-    bool shared = qemu_tcg_mttcg_enabled() &&
-                  current_machine->smp.max_cpus > 1;
+    int shared = qatomic_read(&pending_shared);
 
+    if (unlikely(shared < 0)) {
+        shared = qemu_tcg_mttcg_enabled() &&
+                 current_machine->smp.max_cpus > 1;
+        qatomic_set(&pending_shared, shared);
+    }
     if (shared) {
         qemu_spin_lock(&pending_lock_spin);
     }
@@ -139,7 +147,8 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     uint8_t *pos;
     unsigned i, npaths = 0;
     CloakPending *p;
-    bool shared, fork;
+    struct cloak_trace_task task = { 0 };
+    bool shared, fork, has_task = false;
 
     rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
     if (abi == CLOAK_TRACE_ABI_X86_64) {
@@ -185,10 +194,10 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
         e->entry = entry;
         e->npaths = npaths;
         memset(e->pad, 0, sizeof(e->pad));
-        if (cloak_trace_guest_task(env, &e->task)) {
+        has_task = cloak_trace_guest_task(env, &task);
+        e->task = task;
+        if (has_task) {
             e->hdr.flags |= CLOAK_TRACE_RF_TASK;
-        } else {
-            memset(&e->task, 0, sizeof(e->task));
         }
         pos = (uint8_t *)(e + 1);
         for (i = 0; npaths && i < 6; i++) {
@@ -235,6 +244,10 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     p->seq = seq;
     p->vcpu = cs->cpu_index;
     p->abi = abi;
+    p->has_task = has_task;
+    if (has_task) {
+        p->task = task;
+    }
     pending_unlock(shared);
 }
 
@@ -246,19 +259,32 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
     uint64_t rip = env->eip;
     int64_t ret = env->regs[R_EAX];
     struct cloak_trace_syscall_exit *x;
-    CloakPending p;
-    bool child, found, restart_site, shared;
+    const CloakPending *e;
+    struct cloak_trace_task task;
+    uint64_t nr, seq;
+    uint32_t vcpu;
+    uint8_t abi;
+    bool child, has_task, restart_site, shared;
 
     /* Only 32-bit code is restarted through the vDSO's int $0x80 (CD 80). */
     restart_site = !long64 && (read_guest_u32(cs, rip) & 0xffff) == 0x80cd;
     shared = pending_lock();
-    found = cloak_pending_match(&pending, env->cr[3], rip, rsp,
-                                long64 ? ret : (int32_t)ret, restart_site,
-                                &p, &child);
-    pending_unlock(shared);
-    if (!found) {
+    e = cloak_pending_take(&pending, env->cr[3], rip, rsp,
+                           long64 ? ret : (int32_t)ret, restart_site, &child);
+    if (!e) {
+        pending_unlock(shared);
         return;
     }
+    /* The fields this exit needs (a whole copy cost a zeroed local). */
+    nr = e->nr;
+    seq = e->seq;
+    vcpu = e->vcpu;
+    abi = e->abi;
+    has_task = !child && e->has_task;
+    if (has_task) {
+        task = e->task;
+    }
+    pending_unlock(shared);
     x = (void *)cloak_trace_begin(cs, CLOAK_TRACE_REC_SYSCALL_EXIT,
                                   sizeof(*x));
     if (!x) {
@@ -267,14 +293,18 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
     x->cr3 = env->cr[3];
     x->rip = rip;
     x->rsp = rsp;
-    x->nr = p.nr;
-    x->ret = p.abi == CLOAK_TRACE_ABI_I386 ? (int32_t)ret : ret;
-    x->enter_seq = p.seq;
-    x->enter_vcpu = p.vcpu;
-    x->abi = p.abi;
+    x->nr = nr;
+    x->ret = abi == CLOAK_TRACE_ABI_I386 ? (int32_t)ret : ret;
+    x->enter_seq = seq;
+    x->enter_vcpu = vcpu;
+    x->abi = abi;
     x->exit = exit;
     memset(x->pad, 0, sizeof(x->pad));
-    if (cloak_trace_guest_task(env, &x->task)) {
+    if (has_task) {
+        /* The thread that entered returns: no guest read needed. */
+        x->task = task;
+        x->hdr.flags |= CLOAK_TRACE_RF_TASK;
+    } else if (cloak_trace_guest_task(env, &x->task)) {
         x->hdr.flags |= CLOAK_TRACE_RF_TASK;
     } else {
         memset(&x->task, 0, sizeof(x->task));

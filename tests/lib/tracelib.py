@@ -3,6 +3,7 @@
 
 import json
 import os
+import struct
 import subprocess
 import tempfile
 import time
@@ -27,8 +28,10 @@ def require_built(testcase, guest=True, qemu=True):
 
 
 def qemu_cmd(ring, smp=1, run=None, args=None, trace_opts="", nonce="trace",
-             console=None, extra=()):
+             console=None, extra=(), kernel_args=""):
     append = "console=ttyS0 quiet cloak.nonce=%s" % nonce
+    if kernel_args:
+        append += " " + kernel_args
     if run:
         append += " cloak.run=%s" % run
     if args:
@@ -49,14 +52,15 @@ class Guest:
     """One guest boot; use as a context manager to clean up its files."""
 
     def __init__(self, smp=1, run=None, args=None, trace_opts="", traced=True,
-                 extra=()):
+                 extra=(), kernel_args=""):
         self.dir = tempfile.mkdtemp(
             prefix="cloak-trace-test.",
             dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
         self.ring = os.path.join(self.dir, "guest.ring") if traced else None
         self.console = os.path.join(self.dir, "console.log")
         self.cmd = qemu_cmd(self.ring, smp, run, args, trace_opts,
-                            console=self.console, extra=extra)
+                            console=self.console, extra=extra,
+                            kernel_args=kernel_args)
         self.proc = None
 
     def start(self):
@@ -110,6 +114,22 @@ def read_ring(path, *opts, check=True):
         if line.startswith("{"):
             summary = json.loads(line)
     return events, summary, err
+
+
+# struct cloak_trace_header: ring_ctl_offset; struct cloak_trace_ring_ctl:
+# records (trace-plugins/cloak-trace-abi.h).
+HEADER_RING_CTL_OFFSET = 40
+CTL_SIZE, CTL_RECORDS = 128, 24
+
+
+def ring_records(path, vcpu=0):
+    """Records the producer has written to vCPU's ring so far (its own
+    counter in the file, whether or not a reader took them)."""
+    with open(path, "rb") as f:
+        f.seek(HEADER_RING_CTL_OFFSET)
+        ctl, = struct.unpack("<Q", f.read(8))
+        f.seek(ctl + vcpu * CTL_SIZE + CTL_RECORDS)
+        return struct.unpack("<Q", f.read(8))[0]
 
 
 def guest_os_profile():

@@ -8,15 +8,22 @@ boots cannot show a cost of a few per cent.  This bench compares like with
 like inside one boot instead: the guest (-cloak off: its syscalls cost
 what stock QEMU's do, so the trace's own cost is not lost in the
 denominator) runs cloak.run=tracebench, a syscall-heavy loop (getppid,
-read, lseek), cut into segments with a pause before each; during each
-pause the host switches tracing on or off with QMP qom-set "enabled".
+read, lseek), cut into short segments with a pause before each; during
+each pause the host switches tracing on or off with QMP qom-set "enabled".
 Segment 0 warms the translation cache up and is not counted; then come
 PAIRS pairs of segments, one traced and one not, in alternating order.
 Each pair gives traced ÷ untraced in the CPU time of QEMU's vCPU thread,
 where the producer runs, over the segments (sampled from /proc when the
-guest's console line appears).  On a machine whose speed drifts, even
-that thread's time for identical segments varies (0.64-1.26 s for 1 s
-segments on a 2-core development VM): read the spread before the median.
+guest's console line appears).
+
+The noise on a shared 2-core VM comes in bursts (identical 1 s segments
+took 0.64-1.26 s), so a pair ratio alone is worth little: many short pairs
+(default 60 of 120,000 syscalls, about 50 ms each) put the two halves of
+a pair close together in time, and their median is what the bench reports,
+with the quartiles and the spread.  Each segment is checked against the
+producer's own record counter in the ring file: a traced segment must
+have written two records per syscall and an untraced one none; a pair
+where the switch came late is dropped and counted, never measured.
 
 One boot traces without an OS profile, one with the test guest's kernel
 profile (process attribution on), each with a live `cloak-trace -f`
@@ -25,7 +32,7 @@ every pair, the medians and their spread, the records lost, and how long
 `cloak-trace profile` takes on the guest's kernel.  A median traced ÷
 untraced below 1.00 means the figures measure noise, not the trace: the
 bench then exits non-zero.
-Usage: bench_guest.py [ITERATIONS_PER_SEGMENT] [PAIRS]
+Usage: bench_guest.py [ITERATIONS_PER_SEGMENT [PAIRS [PAUSE_MS]]]
 """
 
 import json
@@ -38,6 +45,13 @@ import time
 
 from tests.lib import tracelib as tl
 from tests.lib.qmp import QmpClient
+
+# Where the guest's code lies decides which of its hot blocks share a slot
+# of TCG's jump cache, and so how fast a boot runs (untraced segments of
+# two boots differed by 10%): every boot of the bench lays the guest out
+# alike, so that boots with and without attribution compare.
+FIXED_LAYOUT = "nokaslr norandmaps"
+
 
 def vcpu_seconds(pid):
     """CPU time of QEMU's vCPU thread, in nanosecond resolution.
@@ -73,15 +87,17 @@ def traced_in(segment):
     return (k % 2 == 0) != bool(second)
 
 
-def alternating(per_segment, pairs, profile=None):
-    """One boot; returns ([(traced cpu, untraced cpu)] per pair, summary)."""
+def alternating(per_segment, pairs, pause_ms, profile=None):
+    """One boot; returns ([(traced cpu, untraced cpu)] per pair, pairs
+    dropped because a switch came late, the reader's summary)."""
     segments = 1 + 2 * pairs
     opts = ",size=64M,events=syscall:pagefault,paths=on,enabled=off"
     if profile:
         opts += ",os-profile=" + profile
     with tl.Guest(smp=1, run="tracebench",
-                  args=[per_segment * segments, segments], trace_opts=opts,
-                  extra=("-cloak", "off")) as g:
+                  args=[per_segment * segments, segments, pause_ms],
+                  trace_opts=opts, extra=("-cloak", "off"),
+                  kernel_args=FIXED_LAYOUT) as g:
         sock = os.path.join(g.dir, "qmp.sock")
         g.cmd += ["-qmp", "unix:%s,server=on,wait=off" % sock,
                   "-name", "tracebench,debug-threads=on"]
@@ -93,41 +109,65 @@ def alternating(per_segment, pairs, profile=None):
         while not os.path.exists(sock):
             time.sleep(0.01)
         qmp = QmpClient(sock)
-        starts, seen = [], 0
+        cpu_marks, record_marks, seen = [], [], 0
         while g.proc.poll() is None:
             text = g.console_text()
             if seen <= segments and \
                     ("tracebench: segment %d\n" % seen in text or
                      (seen == segments and "tracebench: segment end" in text)):
-                starts.append(vcpu_seconds(g.proc.pid))
+                cpu_marks.append(vcpu_seconds(g.proc.pid))
+                record_marks.append(tl.ring_records(g.ring))
                 if seen < segments:
                     qmp.command("qom-set", path="/objects/trace0",
                                 property="enabled", value=traced_in(seen))
                 seen += 1
                 continue
-            time.sleep(0.002)
+            time.sleep(0.001)
         qmp.close()
         rc = g.wait()
         _, err = reader.communicate(timeout=120)
         summary = json.loads(err.decode().strip().splitlines()[-1])
         console = g.console_text()
-    if rc != 0 or len(starts) != segments + 1:
+    if rc != 0 or len(cpu_marks) != segments + 1:
         sys.exit("bench_guest: the guest did not finish tracebench "
-                 "(rc %d, %d marks):\n%s" % (rc, len(starts),
+                 "(rc %d, %d marks):\n%s" % (rc, len(cpu_marks),
                                              console[-1500:]))
-    cpu = [b - a for a, b in zip(starts, starts[1:])]
-    out = []
+    cpu = [b - a for a, b in zip(cpu_marks, cpu_marks[1:])]
+    records = [b - a for a, b in zip(record_marks, record_marks[1:])]
+
+    def as_switched(segment):
+        """Entry and exit of each of 3 syscalls per iteration, or none."""
+        if traced_in(segment):
+            return records[segment] >= 6 * per_segment
+        return records[segment] < per_segment
+
+    out, dropped = [], 0
     for k in range(pairs):
         a, b = 1 + 2 * k, 2 + 2 * k
+        if not (as_switched(a) and as_switched(b)):
+            dropped += 1
+            continue
         t, u = (cpu[a], cpu[b]) if traced_in(a) else (cpu[b], cpu[a])
         out.append((t, u))
-    return out, summary
+    if len(out) < max(5, pairs // 2):
+        sys.exit("bench_guest: %d of %d pairs had tracing in the wrong state "
+                 "(the host missed the %d ms pause): rerun with a longer "
+                 "pause" % (dropped, pairs, pause_ms))
+    return out, dropped, summary
+
+
+def quiet_ratio(pairs):
+    """The quietest tenth of traced segments ÷ the quietest tenth of
+    untraced ones: noise on a shared machine only ever adds time."""
+    def low(values):
+        return statistics.quantiles(values, n=10)[0]
+    return low([t for t, _ in pairs]) / low([u for _, u in pairs])
 
 
 def spread(values):
-    return "median %.3f, spread %.3f-%.3f (pairs: %s)" % (
-        statistics.median(values), min(values), max(values),
-        ", ".join("%.3f" % x for x in values))
+    q1, q2, q3 = statistics.quantiles(values, n=4)
+    return "median %.3f, quartiles %.3f-%.3f, spread %.3f-%.3f, %d pairs" % (
+        q2, q1, q3, min(values), max(values), len(values))
 
 
 def profile_seconds(source, runs=3):
@@ -143,30 +183,38 @@ def profile_seconds(source, runs=3):
 
 
 def main():
-    per_segment = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
-    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    ratios = {}
+    per_segment = int(sys.argv[1]) if len(sys.argv) > 1 else 40000
+    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 60
+    pause_ms = int(sys.argv[3]) if len(sys.argv) > 3 else 60
+    ratios, quiet = {}, {}
     for kind, profile in (("traced", None),
                           ("traced with attribution", tl.guest_os_profile())):
-        got, summary = alternating(per_segment, pairs, profile)
+        got, dropped, summary = alternating(per_segment, pairs, pause_ms,
+                                            profile)
         ratios[kind] = [t / u for t, u in got]
+        quiet[kind] = quiet_ratio(got)
         lost = sum(v["lost"] for v in summary["vcpus"])
-        for k, (t, u) in enumerate(got):
-            print("  %s, pair %d: vCPU thread CPU traced %.3f s, untraced %.3f s: "
-                  "%.3f" % (kind, k + 1, t, u, t / u))
-        print("  %s: %d records read, %d lost" % (
-            kind, sum(v["records"] for v in summary["vcpus"]), lost))
+        print("  %s, pairs (vCPU thread CPU traced / untraced, ms): %s" % (
+            kind, ", ".join("%.0f/%.0f" % (t * 1e3, u * 1e3) for t, u in got)))
+        print("  %s: %d records read, %d lost; %d pairs dropped (tracing "
+              "switched late)" % (kind, sum(v["records"]
+                                            for v in summary["vcpus"]),
+                                  lost, dropped))
         sys.stdout.flush()
     print("guest workload: tracebench, %d syscalls (getppid, read, lseek) per "
           "segment, -cloak off, -smp 1, TCG, events=syscall:pagefault, "
           "paths=on, live cloak-trace -f reader; %d pairs of segments per "
-          "boot, tracing switched with qom-set:" % (3 * per_segment, pairs))
+          "boot, %d ms pauses, tracing switched with qom-set:"
+          % (3 * per_segment, pairs, pause_ms))
     t = ratios["traced"]
     a = ratios["traced with attribution"]
     print("  traced / untraced, vCPU thread CPU time:           " + spread(t))
     print("  traced with attribution / untraced:                " + spread(a))
     print("  attribution on / off (ratio of the two medians):   %.3f"
           % (statistics.median(a) / statistics.median(t)))
+    print("  quietest tenth traced / quietest tenth untraced:   %.3f, %.3f "
+          "with attribution" % (quiet["traced"],
+                                quiet["traced with attribution"]))
     print("cloak-trace profile of the guest kernel (%s): %.2f s (median of 3)"
           % (tl.GUEST_VMLINUZ, profile_seconds(tl.GUEST_VMLINUZ)))
     if statistics.median(t) < 1.0 or statistics.median(a) < 1.0:

@@ -91,6 +91,44 @@ static void same_bucket_rsps(uint64_t cr3, uint64_t *rsp, unsigned n)
     }
 }
 
+/*
+ * The entry's task travels with it to the parent's return: the exit record
+ * names the thread that entered without reading the guest again.
+ */
+static void test_task_travels(void)
+{
+    CloakPendingTable *t = g_new0(CloakPendingTable, 1);
+    CloakPending in = entry(CR3_A, RIP_A, RSP_A, 39, 7, 0);
+    const CloakPending *e;
+    bool child = true;
+
+    in.has_task = true;
+    in.task.tgid = 412;
+    in.task.tid = 413;
+    in.task.ppid = 1;
+    memcpy(in.task.comm, "dmidecode", 10);
+    add(t, in);
+    /* A taskless entry in another slot stays taskless. */
+    add(t, entry(CR3_A, RIP_B, RSP_B, 39, 8, 0));
+
+    e = cloak_pending_take(t, CR3_A, RIP_A, RSP_A, 412, false, &child);
+    g_assert_nonnull(e);
+    g_assert_false(child);
+    g_assert_true(e->has_task);
+    g_assert_cmpuint(e->task.tgid, ==, 412);
+    g_assert_cmpuint(e->task.tid, ==, 413);
+    g_assert_cmpuint(e->task.ppid, ==, 1);
+    g_assert_cmpstr(e->task.comm, ==, "dmidecode");
+    g_assert_false(e->used);
+
+    e = cloak_pending_take(t, CR3_A, RIP_B, RSP_B, 0, false, &child);
+    g_assert_nonnull(e);
+    g_assert_false(e->has_task);
+    g_assert_null(cloak_pending_take(t, CR3_A, RIP_A, RSP_A, 412, false,
+                                     &child));
+    g_free(t);
+}
+
 static void test_pair(void)
 {
     CloakPendingTable *t = g_new0(CloakPendingTable, 1);
@@ -492,6 +530,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/syscall-pending/pair", test_pair);
+    g_test_add_func("/syscall-pending/task-travels", test_task_travels);
     g_test_add_func("/syscall-pending/pair-two-threads",
                     test_pair_two_threads);
     g_test_add_func("/syscall-pending/sysenter-any-rip",

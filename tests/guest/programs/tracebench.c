@@ -10,11 +10,12 @@
  *   tracebench: syscalls=N ns=T
  *
  * With SEGMENTS, the loop is cut into that many equal parts, each after a
- * line "tracebench: segment I" and a pause of PAUSE_MS, in which the host
- * may switch tracing on or off (qom-set enabled) before the part runs:
- * alternating parts of one boot compare like with like.
+ * line "tracebench: segment I" and a pause of PAUSE_MS (default 200), in
+ * which the host may switch tracing on or off (qom-set enabled) before the
+ * part runs: alternating parts of one boot compare like with like.
  *
- * Usage: tracebench [ITERATIONS [SEGMENTS]]   (cloak.args=ITERATIONS,...)
+ * Usage: tracebench [ITERATIONS [SEGMENTS [PAUSE_MS]]]
+ *        (cloak.args=ITERATIONS,...)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAUSE_MS 200
+#define DEFAULT_PAUSE_MS 200
 
 static long long now_ns(void)
 {
@@ -50,15 +51,17 @@ int main(int argc, char **argv)
     char line[128];
     long iterations = argc > 1 ? atol(argv[1]) : 100000;
     long segments = argc > 2 ? atol(argv[2]) : 1;
-    struct timespec pause = { 0, PAUSE_MS * 1000000L };
+    long pause_ms = argc > 3 ? atol(argv[3]) : DEFAULT_PAUSE_MS;
+    struct timespec pause = { pause_ms / 1000, pause_ms % 1000 * 1000000L };
     char buf[64];
     long long t0, t1, paused = 0;
     long i, s;
     int fd = open("/dev/zero", O_RDONLY);
 
-    if (fd < 0 || iterations <= 0 || segments <= 0) {
+    if (fd < 0 || iterations <= 0 || segments <= 0 || pause_ms < 0) {
         fprintf(stderr, "tracebench: bad setup (fd %d, iterations %ld, "
-                "segments %ld)\n", fd, iterations, segments);
+                "segments %ld, pause %ld ms)\n", fd, iterations, segments,
+                pause_ms);
         return 1;
     }
     mark(console, "tracebench: start\n");
