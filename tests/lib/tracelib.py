@@ -3,7 +3,6 @@
 
 import json
 import os
-import struct
 import subprocess
 import tempfile
 import time
@@ -116,20 +115,30 @@ def read_ring(path, *opts, check=True):
     return events, summary, err
 
 
-# struct cloak_trace_header: ring_ctl_offset; struct cloak_trace_ring_ctl:
-# records (trace-plugins/cloak-trace-abi.h).
+# Byte offsets the tests read in a ring file (trace-plugins/cloak-trace-abi.h):
+# struct cloak_trace_header's ring_ctl_offset and state, and
+# struct cloak_trace_ring_ctl's size and records.
 HEADER_RING_CTL_OFFSET = 40
+HEADER_STATE = 96
 CTL_SIZE, CTL_RECORDS = 128, 24
+
+
+def _read_u(path, offset, size):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return int.from_bytes(f.read(size), "little")
+
+
+def ring_state(path):
+    """The header's CLOAK_TRACE_STATE_* (1 running, 2 stopped, 3 closed)."""
+    return _read_u(path, HEADER_STATE, 4)
 
 
 def ring_records(path, vcpu=0):
     """Records the producer has written to vCPU's ring so far (its own
     counter in the file, whether or not a reader took them)."""
-    with open(path, "rb") as f:
-        f.seek(HEADER_RING_CTL_OFFSET)
-        ctl, = struct.unpack("<Q", f.read(8))
-        f.seek(ctl + vcpu * CTL_SIZE + CTL_RECORDS)
-        return struct.unpack("<Q", f.read(8))[0]
+    ctl = _read_u(path, HEADER_RING_CTL_OFFSET, 8)
+    return _read_u(path, ctl + vcpu * CTL_SIZE + CTL_RECORDS, 8)
 
 
 def guest_os_profile():

@@ -203,32 +203,33 @@ class ObjectOptionsTest(unittest.TestCase):
             proc.communicate()
 
 
+def _quit_at_once(*args):
+    """Starts QEMU with args and -S, quits over QMP: (exit status, stderr)."""
+    p = subprocess.run([tl.QEMU_BIN, "-display", "none", "-nodefaults", "-S",
+                        "-qmp", "stdio"] + list(args),
+                       input=b'{"execute":"qmp_capabilities"}\n'
+                       b'{"execute":"quit"}\n', stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
 def kvm_usable():
     """(True, '') when this host's KVM can create a VM, else (False, why)."""
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False, "/dev/kvm is missing or not accessible"
-    p = subprocess.run([tl.QEMU_BIN, "-machine", "none", "-accel", "kvm",
-                        "-display", "none", "-nodefaults", "-S", "-qmp",
-                        "stdio"], input=b'{"execute":"qmp_capabilities"}\n'
-                       b'{"execute":"quit"}\n', stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=30)
-    if p.returncode != 0:
-        return False, "QEMU cannot use KVM here: " + p.stderr.decode()[-200:]
+    rc, err = _quit_at_once("-machine", "none", "-accel", "kvm")
+    if rc != 0:
+        return False, "QEMU cannot use KVM here: " + err[-200:]
     # Some hosts' KVM (kvm-pvm) lists IA32_ARCH_CAPABILITIES among the MSRs
     # it supports, then refuses any value but 0: stock QEMU's own -cpu host
     # aborts on them in kvm_init_msrs.  That is the host's defect, shown
     # with no cloak at all; the test below would only find it again.
-    p = subprocess.run([tl.QEMU_BIN, "-machine", "q35", "-accel", "kvm",
-                        "-cpu", "host", "-cloak", "off", "-display", "none",
-                        "-nodefaults", "-S", "-qmp", "stdio"],
-                       input=b'{"execute":"qmp_capabilities"}\n'
-                       b'{"execute":"quit"}\n', stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=30)
-    err = p.stderr.decode(errors="replace")
-    if p.returncode != 0 and "failed to set MSR" in err:
+    rc, err = _quit_at_once("-machine", "q35", "-accel", "kvm", "-cpu", "host",
+                            "-cloak", "off")
+    refused = [l for l in err.splitlines() if "failed to set MSR" in l]
+    if rc != 0 and refused:
         return False, ("this host's KVM refuses an MSR value it advertises, "
-                       "with no cloak and -cpu host: " +
-                       err.strip().splitlines()[-2][-160:])
+                       "with no cloak and -cpu host: " + refused[0][-160:])
     return True, ""
 
 
@@ -279,9 +280,7 @@ class QmpControlTest(unittest.TestCase):
         tl.require_built(self, guest=False)
 
     def state(self, ring):
-        with open(ring, "rb") as f:
-            f.seek(96)
-            return struct.unpack("<I", f.read(4))[0]
+        return tl.ring_state(ring)
 
     def test_enable_disable(self):
         d = tempfile.mkdtemp(prefix="cloak-trace-qmp.", dir="/dev/shm")
