@@ -75,10 +75,17 @@
  * Each version-2 record is its version-1 record with fields appended, so
  * a reader of both copies the first record_size[type] bytes and finds
  * the appended fields zero in a version-1 file.
+ *
+ * Version 3 added the returned entry: a system call that returns before
+ * anything else is recorded on its vCPU may be written as one record, its
+ * entry with CLOAK_TRACE_RF_RETURNED and a struct cloak_trace_syscall_return
+ * as the record's last 24 bytes.  It stands for two events: the entry
+ * (seq) and its exit (seq + 1).  Half the records, half the per-record
+ * work in the producer; record sizes are those of version 2.
  */
-#define CLOAK_TRACE_ABI_VERSION     2
+#define CLOAK_TRACE_ABI_VERSION     3
 /* Bumped whenever any record structure below changes. */
-#define CLOAK_TRACE_RECORD_LAYOUT   2
+#define CLOAK_TRACE_RECORD_LAYOUT   3
 
 #define CLOAK_TRACE_HEADER_BYTES    4096  /* the header occupies one page */
 #define CLOAK_TRACE_RECORD_ALIGN    8
@@ -166,7 +173,7 @@ struct cloak_trace_ring_ctl {
     uint64_t head;              /* bytes produced; store-release */
     uint64_t lost;              /* events dropped because the ring was full */
     uint64_t next_seq;          /* sequence number of the next event */
-    uint64_t records;           /* records written (LOST included, PAD not) */
+    uint64_t records;           /* events written (LOST included, PAD not) */
     uint8_t producer_pad[32];
     /* Consumer line: written only by the consumer. */
     uint64_t tail;              /* bytes released; store-release */
@@ -222,6 +229,8 @@ enum {
 
 /* Syscall entry record flags */
 #define CLOAK_TRACE_RF_PATHS        (1u << 0)  /* path blocks follow */
+/* The call's return is in this record (version 3, see below). */
+#define CLOAK_TRACE_RF_RETURNED     (1u << 1)
 /* Syscall entry, exit and page-fault records: the task block is filled in. */
 #define CLOAK_TRACE_RF_TASK         (1u << 15)
 /* Page-fault record: the faulting code is 32-bit (insn decodes as such). */
@@ -255,6 +264,23 @@ struct cloak_trace_syscall_enter {
     uint8_t pad[5];
     struct cloak_trace_task task;   /* version 2 */
     /* followed by npaths struct cloak_trace_path blocks */
+};
+
+/*
+ * The last 24 bytes of an entry with CLOAK_TRACE_RF_RETURNED (version 3),
+ * after its path blocks: the return, which the producer saw before any
+ * other event of this vCPU.  The exit event it stands for has seq =
+ * entry seq + 1, vcpu, cr3, rsp, nr, abi and task of the entry,
+ * rip = ret_rip, enter_seq = entry seq, and no CLOAK_TRACE_RF_CHILD (a
+ * fork's returns are never written this way).  The producer publishes such
+ * an entry when it returns, or unreturned (as a plain entry) at the next
+ * event of its vCPU, when the VM stops, or within about 20 ms.
+ */
+struct cloak_trace_syscall_return {
+    int64_t ret;                /* RAX (sign-extended for i386) */
+    uint64_t ts_ns;             /* when it returned */
+    uint8_t exit;               /* CLOAK_TRACE_EXIT_* */
+    uint8_t pad[7];
 };
 
 /* Path block flags */
@@ -324,6 +350,8 @@ CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_task) == 32, "task");
 CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_syscall_enter) == 160,
                           "enter");
 CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_path) == 8, "path");
+CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_syscall_return) == 24,
+                          "return");
 CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_syscall_exit) == 120,
                           "exit");
 CLOAK_TRACE_STATIC_ASSERT(sizeof(struct cloak_trace_page_fault) == 120, "pf");

@@ -24,6 +24,8 @@
 #include "qom/object_interfaces.h"
 #include "hw/boards.h"
 #include "system/system.h"
+#include "system/runstate.h"
+#include "system/cpus.h"
 #include "system/kvm.h"
 #include "system/tcg.h"
 
@@ -53,6 +55,8 @@ struct CloakTrace {
     CloakRingLayout layout;
     CloakRingProducer *rings;
     Notifier exit_notifier;
+    QEMUTimer *held_timer;      /* publishes a record held too long */
+    uint64_t held_gen_seen;     /* held_gen at the last tick */
 };
 
 uint32_t cloak_trace_active;
@@ -115,6 +119,11 @@ static inline uint64_t cloak_trace_now(void)
     return get_clock();
 }
 
+uint64_t cloak_trace_clock_ns(void)
+{
+    return cloak_trace_now();
+}
+
 void cloak_trace_register_kvm(CloakTraceKvmStart start)
 {
     cloak_trace_kvm_start = start;
@@ -168,12 +177,77 @@ static void cloak_trace_wait(void *opaque, unsigned *spins)
     }
 }
 
+/*
+ * The held record (cloak_trace_hold()).  held_release and held_cpu
+ * belong to the thread that runs the vCPUs; the timer in the main loop
+ * reads only held_gen (odd while a record is held, bumped at each hold)
+ * and, when it has not moved for a tick, held_cpu.
+ */
+static void (*held_release)(void);
+static CPUState *held_cpu;
+static uint64_t held_gen;
+#define HELD_TICK_MS 10
+
+void cloak_trace_hold(CPUState *cs, void (*release)(void))
+{
+    held_release = release;
+    qatomic_set(&held_cpu, cs);
+    qatomic_set(&held_gen, held_gen + 1);
+}
+
+void cloak_trace_unhold(void)
+{
+    held_release = NULL;
+    qatomic_set(&held_gen, held_gen + 1);
+}
+
+void cloak_trace_release_held(void)
+{
+    void (*release)(void) = held_release;
+
+    if (release) {
+        cloak_trace_unhold();
+        release();
+    }
+}
+
+static void cloak_trace_release_work(CPUState *cs, run_on_cpu_data data)
+{
+    cloak_trace_release_held();
+}
+
+/* A record held for a whole tick: its vCPU may be idle, so publish it. */
+static void cloak_trace_held_tick(void *opaque)
+{
+    CloakTrace *t = opaque;
+    uint64_t gen = qatomic_read(&held_gen);
+
+    if ((gen & 1) && gen == t->held_gen_seen) {
+        async_run_on_cpu(qatomic_read(&held_cpu), cloak_trace_release_work,
+                         RUN_ON_CPU_NULL);
+    }
+    t->held_gen_seen = gen;
+    timer_mod(t->held_timer,
+              qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + HELD_TICK_MS);
+}
+
+/* Stopped vCPUs are in no producer: the main loop may publish for them. */
+static void cloak_trace_vm_state(void *opaque, bool running, RunState state)
+{
+    if (!running) {
+        cloak_trace_release_held();
+    }
+}
+
 struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
                                           uint32_t max_len)
 {
     CloakTrace *t = cloak_trace_instance;
     CloakRingProducer *p;
 
+    if (unlikely(held_release)) {
+        cloak_trace_release_held();
+    }
     if (!t || cs->cpu_index < 0 ||
         (unsigned)cs->cpu_index >= t->layout.nr_rings) {
         return NULL;
@@ -186,6 +260,13 @@ struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
 void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r, uint32_t len)
 {
     cloak_ring_commit(&cloak_trace_instance->rings[cs->cpu_index], r, len);
+}
+
+void cloak_trace_commit_returned(CPUState *cs, struct cloak_trace_rec *r,
+                                 uint32_t len)
+{
+    cloak_ring_commit_returned(&cloak_trace_instance->rings[cs->cpu_index],
+                               r, len);
 }
 
 /* The header's CLOAK_TRACE_OS_* of each CloakTraceGuestOs (qapi/qom.json). */
@@ -559,6 +640,9 @@ static void cloak_trace_at_exit(Notifier *n, void *data)
     CloakTrace *t = container_of(n, CloakTrace, exit_notifier);
 
     qatomic_set(&cloak_trace_active, 0);
+    if (!runstate_is_running()) {
+        cloak_trace_release_held();
+    }
     cloak_ring_file_set_state(t->map, CLOAK_TRACE_STATE_CLOSED);
 }
 
@@ -620,6 +704,13 @@ static void cloak_trace_complete(UserCreatable *uc, Error **errp)
     cloak_trace_instance = t;
     t->exit_notifier.notify = cloak_trace_at_exit;
     qemu_add_exit_notifier(&t->exit_notifier);
+    if (tcg_enabled()) {
+        qemu_add_vm_change_state_handler(cloak_trace_vm_state, t);
+        t->held_timer = timer_new_ms(QEMU_CLOCK_REALTIME,
+                                     cloak_trace_held_tick, t);
+        timer_mod(t->held_timer,
+                  qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + HELD_TICK_MS);
+    }
     cloak_trace_update_active(t);
 }
 

@@ -51,6 +51,30 @@ void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r,
                         uint32_t len);
 
 /*
+ * Publishes an entry that carries its return (CLOAK_TRACE_RF_RETURNED,
+ * cloak-trace-abi.h), which counts as two events.
+ */
+void cloak_trace_commit_returned(CPUState *cs, struct cloak_trace_rec *r,
+                                 uint32_t len);
+/* Now, as the records' timestamps count it. */
+uint64_t cloak_trace_clock_ns(void);
+
+/*
+ * A source may hold a begun record unpublished while it may still grow
+ * (a system call whose return may follow at once): release() must then
+ * publish it.  Any record begun on any vCPU, a VM stop, QEMU's exit and a
+ * timer (within two ticks of 10 ms: the vCPU may be idle) call release()
+ * first, so the file's order stays the order of events.  Only where one
+ * thread runs every vCPU: release() runs in that thread or with the vCPUs
+ * stopped.
+ */
+void cloak_trace_hold(CPUState *cs, void (*release)(void));
+/* The holder published the record itself. */
+void cloak_trace_unhold(void);
+/* Publishes the held record, if any (release() of its holder). */
+void cloak_trace_release_held(void);
+
+/*
  * The target's KVM back end (kvm-debug.c) registers how to start tracing
  * under KVM: check what the host can do (Error if it cannot) and set up.
  */

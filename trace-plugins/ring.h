@@ -234,4 +234,18 @@ static inline void cloak_ring_commit(CloakRingProducer *p,
     cloak_ring_prefetch(p);
 }
 
+/*
+ * Publishes an entry that carries its return (CLOAK_TRACE_RF_RETURNED):
+ * one record, two events, so the return takes the next sequence number
+ * and counts in ctl.records.
+ */
+static inline void cloak_ring_commit_returned(CloakRingProducer *p,
+                                              struct cloak_trace_rec *r,
+                                              uint32_t len)
+{
+    p->seq++;
+    p->records++;
+    cloak_ring_commit(p, r, len);
+}
+
 #endif /* CLOAK_TRACE_RING_H */

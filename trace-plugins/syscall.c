@@ -38,7 +38,7 @@ static void __attribute__((constructor)) cloak_trace_syscall_init(void)
  */
 static int pending_shared = -1;
 
-static inline bool pending_lock(void)
+static inline bool pending_is_shared(void)
 {
     int shared = qatomic_read(&pending_shared);
 
@@ -47,6 +47,13 @@ static inline bool pending_lock(void)
                  current_machine->smp.max_cpus > 1;
         qatomic_set(&pending_shared, shared);
     }
+    return shared;
+}
+
+static inline bool pending_lock(void)
+{
+    bool shared = pending_is_shared();
+
     if (shared) {
         qemu_spin_lock(&pending_lock_spin);
     }
@@ -58,6 +65,57 @@ static inline void pending_unlock(bool shared)
     if (shared) {
         qemu_spin_unlock(&pending_lock_spin);
     }
+}
+
+/*
+ * The entry held unpublished (cloak_trace_hold()) in case its return is
+ * the next event of its vCPU: then both go out as one record (version 3's
+ * CLOAK_TRACE_RF_RETURNED), which halves the producer's work for the
+ * calls that do not block.  Only one thread runs the hooks when entries
+ * are held, so there is at most one.  What the pending table needs is
+ * kept here and goes into it when the entry is published alone.
+ */
+static struct {
+    bool held;
+    CPUState *cs;
+    struct cloak_trace_syscall_enter *rec;
+    uint32_t len;               /* without the return */
+    uint64_t cr3, ret_rip, rsp, nr, seq;
+    uint8_t abi;
+    bool has_task;
+    struct cloak_trace_task task;
+} held;
+
+static void pending_record(CPUState *cs, uint64_t cr3, uint64_t key_rip,
+                           uint64_t rsp, bool fork, uint64_t child_rsp,
+                           uint64_t nr, uint64_t seq, uint8_t abi,
+                           bool has_task, const struct cloak_trace_task *task)
+{
+    bool shared = pending_lock();
+    CloakPending *p = cloak_pending_claim(&pending, cr3, key_rip, rsp, fork);
+
+    p->child_rsp = child_rsp;
+    p->nr = nr;
+    p->seq = seq;
+    p->vcpu = cs->cpu_index;
+    p->abi = abi;
+    p->has_task = has_task;
+    if (has_task) {
+        p->task = *task;
+    }
+    pending_unlock(shared);
+}
+
+/* cloak_trace_hold()'s release: the entry goes out alone and waits. */
+static void release_held_entry(void)
+{
+    if (!held.held) {
+        return;
+    }
+    held.held = false;
+    cloak_trace_commit(held.cs, &held.rec->hdr, held.len);
+    pending_record(held.cs, held.cr3, held.ret_rip, held.rsp, false, 0,
+                   held.nr, held.seq, held.abi, held.has_task, &held.task);
 }
 
 static const CloakSyscallInfo *syscall_info(uint8_t abi, uint64_t nr)
@@ -143,12 +201,11 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     const CloakSyscallInfo *info;
     struct cloak_trace_syscall_enter *e;
     uint64_t nr, args[6], rsp, cr3 = env->cr[3], seq = 0, child_rsp = 0;
-    uint32_t len, max_len;
+    uint32_t len = 0, max_len;
     uint8_t *pos;
     unsigned i, npaths = 0;
-    CloakPending *p;
     struct cloak_trace_task task = { 0 };
-    bool shared, fork, has_task = false;
+    bool fork, may_hold, has_task = false;
 
     rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
     if (abi == CLOAK_TRACE_ABI_X86_64) {
@@ -180,8 +237,21 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     if (info && info->path_args && cloak_trace_paths) {
         npaths = ctpop8(info->path_args);
     }
+    fork = info && info->kind == CLOAK_SYSCALL_KIND_FORK;
+    /*
+     * Held for its return: a call whose return lands at a known address
+     * (not a fork, whose child returns too), where one thread runs every
+     * vCPU.  Returns are only seen under TCG.
+     */
+    may_hold = tcg_enabled() && ret_eip && !fork &&
+               entry != CLOAK_TRACE_ENTRY_SYSCALL32 &&
+               !(info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) &&
+               !pending_is_shared();
     max_len = sizeof(*e) + npaths * (sizeof(struct cloak_trace_path) +
                                      CLOAK_TRACE_PATH_MAX);
+    if (may_hold) {
+        max_len += sizeof(struct cloak_trace_syscall_return);
+    }
     e = (void *)cloak_trace_begin(cs, CLOAK_TRACE_REC_SYSCALL_ENTER, max_len);
     if (e) {
         e->cr3 = cr3;
@@ -213,6 +283,24 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
         }
         len = pos - (uint8_t *)e;
         seq = e->hdr.seq;
+        if (may_hold) {
+            held.cs = cs;
+            held.rec = e;
+            held.len = len;
+            held.cr3 = cr3;
+            held.ret_rip = ret_eip;
+            held.rsp = rsp;
+            held.nr = nr;
+            held.seq = seq;
+            held.abi = abi;
+            held.has_task = has_task;
+            if (has_task) {
+                held.task = task;
+            }
+            held.held = true;
+            cloak_trace_hold(cs, release_held_entry);
+            return;
+        }
         cloak_trace_commit(cs, &e->hdr, len);
     }
     if (!e || (info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) ||
@@ -225,7 +313,6 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
      * pad, not after the instruction: SYSENTER has no return address, and
      * compat SYSCALL's is moved.  Those entries pair on any RIP.
      */
-    fork = info && info->kind == CLOAK_SYSCALL_KIND_FORK;
     if (fork && info->name[5] == '3') {
         /* clone3(struct clone_args *): the child starts on stack+size. */
         uint64_t stack = read_guest_u64(cs, args[0] + 40);
@@ -235,20 +322,25 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     } else if (fork && !strcmp(info->name, "clone")) {
         child_rsp = args[1];        /* newsp, 0 for "same stack" */
     }
-    shared = pending_lock();
-    p = cloak_pending_claim(&pending, cr3,
-                            entry == CLOAK_TRACE_ENTRY_SYSCALL32 ? 0 : ret_eip,
-                            rsp, fork);
-    p->child_rsp = child_rsp;
-    p->nr = nr;
-    p->seq = seq;
-    p->vcpu = cs->cpu_index;
-    p->abi = abi;
-    p->has_task = has_task;
-    if (has_task) {
-        p->task = task;
-    }
-    pending_unlock(shared);
+    pending_record(cs, cr3, entry == CLOAK_TRACE_ENTRY_SYSCALL32 ? 0 : ret_eip,
+                   rsp, fork, child_rsp, nr, seq, abi, has_task, &task);
+}
+
+/* The held entry's return, written into its record and published. */
+static void return_into_held(int64_t ret, int exit)
+{
+    struct cloak_trace_syscall_return *r =
+        (void *)((uint8_t *)held.rec + held.len);
+
+    r->ret = held.abi == CLOAK_TRACE_ABI_I386 ? (int32_t)ret : ret;
+    r->ts_ns = cloak_trace_clock_ns();
+    r->exit = exit;
+    memset(r->pad, 0, sizeof(r->pad));
+    held.rec->hdr.flags |= CLOAK_TRACE_RF_RETURNED;
+    held.held = false;
+    cloak_trace_unhold();
+    cloak_trace_commit_returned(held.cs, &held.rec->hdr,
+                                held.len + sizeof(*r));
 }
 
 void cloak_trace_syscall_return(CPUX86State *env, int exit)
@@ -266,6 +358,14 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
     uint8_t abi;
     bool child, has_task, restart_site, shared;
 
+    if (held.held) {
+        if (held.cs == cs && held.ret_rip == rip && held.rsp == rsp &&
+            held.cr3 == env->cr[3]) {
+            return_into_held(ret, exit);
+            return;
+        }
+        cloak_trace_release_held();
+    }
     /* Only 32-bit code is restarted through the vDSO's int $0x80 (CD 80). */
     restart_site = !long64 && (read_guest_u32(cs, rip) & 0xffff) == 0x80cd;
     shared = pending_lock();

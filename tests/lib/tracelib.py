@@ -141,6 +141,39 @@ def ring_records(path, vcpu=0):
     return _read_u(path, ctl + vcpu * CTL_SIZE + CTL_RECORDS, 8)
 
 
+HEADER_RING_SIZE, HEADER_DATA_OFFSET = 32, 48
+REC_PAD, REC_ENTER, RF_RETURNED = 1, 3, 1 << 1
+
+
+def entries_by_return(path, vcpu=0):
+    """(entries that carry their return, entries alone) in vCPU's ring,
+    from its first byte to head: a ring that never wrapped still holds
+    every record a reader has already taken."""
+    ring_size = _read_u(path, HEADER_RING_SIZE, 8)
+    ctl = _read_u(path, HEADER_RING_CTL_OFFSET, 8)
+    head = _read_u(path, ctl + vcpu * CTL_SIZE, 8)
+    if head > ring_size:
+        raise ValueError("%s: ring %d wrapped; use a larger ring" %
+                         (path, vcpu))
+    with open(path, "rb") as f:
+        f.seek(_read_u(path, HEADER_DATA_OFFSET, 8) + vcpu * ring_size)
+        data = f.read(head)
+    returned = alone = off = 0
+    while off + 8 <= len(data):
+        size = int.from_bytes(data[off:off + 4], "little")
+        rtype = int.from_bytes(data[off + 4:off + 6], "little")
+        flags = int.from_bytes(data[off + 6:off + 8], "little")
+        if size < 8 or rtype == REC_PAD:
+            break
+        if rtype == REC_ENTER:
+            if flags & RF_RETURNED:
+                returned += 1
+            else:
+                alone += 1
+        off += size
+    return returned, alone
+
+
 def guest_os_profile():
     """The OS profile of the test guest's kernel, made by `cloak-trace
     profile` from its vmlinuz; kept under build/trace-tests and made again

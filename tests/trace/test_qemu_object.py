@@ -191,7 +191,7 @@ class ObjectOptionsTest(unittest.TestCase):
             magic, abi, layout, hsize, ctlsize, nr, align, ring_size = h[:8]
             self.assertEqual(magic, 0x31454341525443)
             self.assertEqual((abi, hsize, ctlsize, nr, align, ring_size),
-                             (2, 4096, 128, 3, 8, 65536))
+                             (3, 4096, 128, 3, 8, 65536))
             self.assertEqual(h[10], st.st_size)          # file_size
             self.assertEqual(h[11], 2)                   # events: pagefault
             self.assertEqual(h[12] & 1, 1)               # F_BLOCK

@@ -2,7 +2,8 @@
 ABI in trace-plugins/cloak-trace-abi.h: JSON fields, the text view,
 filters, the summary, and clear errors for broken files.  ReaderTest
 writes version-1 files (which readers keep reading); ReaderV2Test
-version-2 ones, whose records name the guest task."""
+version-2 ones, whose records name the guest task; ReaderV3Test
+version-3 ones, where an entry may carry its return."""
 
 import json
 import os
@@ -50,7 +51,7 @@ def lost(seq, ts, vcpu, first, last):
                                                 first, last))
 
 
-RF_TASK, RF_CODE32 = 1 << 15, 1 << 14
+RF_TASK, RF_CODE32, RF_RETURNED = 1 << 15, 1 << 14, 1 << 1
 
 
 def task(tgid, tid, ppid, comm):
@@ -87,6 +88,15 @@ def fault2(seq, ts, vcpu, cr2, who, insn=b"", flags=RF_TASK):
                  struct.pack("<B7x16s", len(insn), insn))
 
 
+def returned(seq, ts, vcpu, nr, args, who, ret, ret_ts, paths=()):
+    """A version-3 entry that carries its return (SYSRET)."""
+    r = bytearray(enter2(seq, ts, vcpu, nr, args, who, paths))
+    r[:4] = struct.pack("<I", len(r) + 24)
+    r[6:8] = struct.pack("<H", struct.unpack_from("<H", r, 6)[0] |
+                         RF_RETURNED)
+    return bytes(r + struct.pack("<qQB7x", ret, ret_ts, 5))
+
+
 def ring_file(path, rings, next_seq=None, state=3, pid=0, version=1,
               guest_os=0, attribution=0, profile_kernel="", guest_kernel=""):
     nr = len(rings)
@@ -96,7 +106,7 @@ def ring_file(path, rings, next_seq=None, state=3, pid=0, version=1,
     hdr = struct.pack("<QIIIIIIQQQQIIIIQQII8H", MAGIC, version, version, 4096,
                       128, nr, 8, RING, 4096, data_offset, size, 3, 2, 1, 256,
                       0, 0, state, pid, 0, 8, 56, *sizes, 0, 0)
-    if version == 2:
+    if version >= 2:
         hdr += struct.pack("<II144s144s", guest_os, attribution,
                            profile_kernel.encode(), guest_kernel.encode())
     buf = bytearray(size)
@@ -401,6 +411,55 @@ class ReaderV2Test(unittest.TestCase):
             f.write(b"\x11")
         _, err = self.events(rc=1)
         self.assertIn("17 instruction bytes", err)
+
+
+class ReaderV3Test(unittest.TestCase):
+    """Version-3 files: an entry that carries its return reads as the
+    entry and exit pair a version-2 file holds."""
+
+    SH = (40, 40, 1, "sh")
+
+    def setUp(self):
+        tl.require_built(self, guest=False, qemu=False)
+        self.dir = tempfile.mkdtemp(prefix="cloak-trace-cli3.")
+        self.path = os.path.join(self.dir, "r.ring")
+
+    def tearDown(self):
+        for n in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, n))
+        os.rmdir(self.dir)
+
+    def events(self, records, version, *args, rc=0):
+        ring_file(self.path, [records], version=version, attribution=2,
+                  profile_kernel="6.1.0-57-amd64 #1 SMP")
+        p = subprocess.run([tl.READER, "--peek"] + list(args) + [self.path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, rc, p.stderr)
+        return p.stdout.decode(), p.stderr.decode()
+
+    def test_returned_entry_is_the_pair(self):
+        path = [(1, "/etc/hostname", 0)]
+        pair = [enter2(0, 100, 0, 257, [0, 0x5000, 0, 0, 0, 0], self.SH, path),
+                exit2(1, 130, 0, 257, 3, 0, self.SH),
+                enter2(2, 140, 0, 39, [0] * 6, self.SH),
+                exit2(3, 150, 0, 39, 40, 2, self.SH)]
+        merged = [returned(0, 100, 0, 257, [0, 0x5000, 0, 0, 0, 0], self.SH,
+                           3, 130, path),
+                  returned(2, 140, 0, 39, [0] * 6, self.SH, 40, 150)]
+        for fmt in ("json", "text"):
+            want, _ = self.events(pair, 2, "-o", fmt)
+            got, _ = self.events(merged, 3, "-o", fmt)
+            self.assertEqual(got, want)
+        ev = [json.loads(l) for l in self.events(merged, 3)[0].splitlines()]
+        self.assertEqual([(e["seq"], e["type"]) for e in ev],
+                         [(0, "syscall_enter"), (1, "syscall_exit"),
+                          (2, "syscall_enter"), (3, "syscall_exit")])
+        self.assertEqual((ev[1]["ret"], ev[1]["pid"]), (3, 40))
+
+    def test_return_in_older_file_is_refused(self):
+        _, err = self.events([returned(0, 100, 0, 39, [0] * 6, self.SH, 40,
+                                       150)], 2, rc=1)
+        self.assertIn("holds its return", err)
 
 
 if __name__ == "__main__":

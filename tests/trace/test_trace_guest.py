@@ -56,6 +56,8 @@ class TraceGuestTest(unittest.TestCase):
             rc = g.run()
             console = g.console_text()
             self.assertEqual(rc, 0, g.qemu_output)
+            self.by_return = [tl.entries_by_return(g.ring, v)
+                              for v in range(smp)]
             events, summary, _ = tl.read_ring(g.ring, "--peek")
         m = re.search(r"tracetest: pid=(\d+) path=(\S+) missing=(\S+) "
                       r"write=(\d+) getpids=(\d+) pages=(\d+)", console)
@@ -169,9 +171,18 @@ class TraceGuestTest(unittest.TestCase):
 
     def test_tracetest_smp1(self):
         self.check_tracetest(1)
+        # One vCPU thread: calls that return at once (getpid, write) go out
+        # as one record; blocking ones (wait4) and execve alone.
+        returned, alone = self.by_return[0]
+        self.assertGreater(returned, alone)
+        self.assertGreater(alone, 0)
 
     def test_tracetest_smp2(self):
         self.check_tracetest(2)
+        # MTTCG, a thread per vCPU: no entry waits for its return.
+        for returned, alone in self.by_return:
+            self.assertEqual(returned, 0)
+            self.assertGreater(alone, 0)
 
     def test_paths_and_int80(self):
         """tracepaths: the stat family, rename and unlink with their paths,

@@ -19,7 +19,7 @@ static bool is_pow2(uint64_t v)
 }
 
 /* Record sizes by ABI version (index) and type. */
-static const uint16_t expected_record_size[3][8] = {
+static const uint16_t expected_record_size[4][8] = {
     [1] = {
         [CLOAK_TRACE_REC_PAD] = 8,
         [CLOAK_TRACE_REC_LOST] = sizeof(struct cloak_trace_lost),
@@ -28,6 +28,14 @@ static const uint16_t expected_record_size[3][8] = {
         [CLOAK_TRACE_REC_PAGE_FAULT] = CLOAK_TRACE_V1_PAGE_FAULT_SIZE,
     },
     [2] = {
+        [CLOAK_TRACE_REC_PAD] = 8,
+        [CLOAK_TRACE_REC_LOST] = sizeof(struct cloak_trace_lost),
+        [CLOAK_TRACE_REC_SYSCALL_ENTER] =
+            sizeof(struct cloak_trace_syscall_enter),
+        [CLOAK_TRACE_REC_SYSCALL_EXIT] = sizeof(struct cloak_trace_syscall_exit),
+        [CLOAK_TRACE_REC_PAGE_FAULT] = sizeof(struct cloak_trace_page_fault),
+    },
+    [3] = {     /* version 2's sizes; entries may carry their return */
         [CLOAK_TRACE_REC_PAD] = 8,
         [CLOAK_TRACE_REC_LOST] = sizeof(struct cloak_trace_lost),
         [CLOAK_TRACE_REC_SYSCALL_ENTER] =
@@ -152,6 +160,7 @@ static bool ct_file_setup(CtFile *f, bool consume, bool from_now,
         r->index = i;
         r->path_max = f->h.path_max;
         r->record_size = expected_record_size[f->h.abi_version];
+        r->version = f->h.abi_version;
         r->consume = consume;
         head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
         tail = __atomic_load_n(&r->ctl->tail, __ATOMIC_RELAXED);
@@ -403,12 +412,57 @@ static bool check_seq(CtRing *r, CtEvent *ev, GError **errp)
     return true;
 }
 
+/*
+ * The exit a returned entry stands for (cloak-trace-abi.h): the entry's
+ * fields, and the return from the record's last 24 bytes.
+ */
+static void rebuild_exit(CtRing *r, const struct cloak_trace_syscall_enter *e,
+                         const struct cloak_trace_syscall_return *ret,
+                         uint32_t size)
+{
+    struct cloak_trace_syscall_exit *x = &r->exit_of_returned;
+
+    memset(x, 0, sizeof(*x));
+    x->hdr.size = sizeof(*x);
+    x->hdr.type = CLOAK_TRACE_REC_SYSCALL_EXIT;
+    x->hdr.flags = e->hdr.flags & CLOAK_TRACE_RF_TASK;
+    x->hdr.seq = e->hdr.seq + 1;
+    x->hdr.ts_ns = ret->ts_ns;
+    x->hdr.vcpu = e->hdr.vcpu;
+    x->cr3 = e->cr3;
+    x->rip = e->ret_rip;
+    x->rsp = e->rsp;
+    x->nr = e->nr;
+    x->ret = ret->ret;
+    x->enter_seq = e->hdr.seq;
+    x->enter_vcpu = e->hdr.vcpu;
+    x->abi = e->abi;
+    x->exit = ret->exit;
+    x->task = e->task;
+    r->exit_next = true;
+    r->exit_next_size = size;
+}
+
 int ct_ring_next(CtRing *r, CtEvent *ev, GError **errp)
 {
     struct cloak_trace_rec small = { 0 };
+    struct cloak_trace_syscall_return ret = { 0 };
     uint64_t off, avail, head;
-    uint32_t size;
+    uint32_t size, paths_end;
 
+    if (r->exit_next) {
+        ev->npaths = 0;
+        memset(&ev->u, 0, sizeof(ev->u));
+        ev->u.exit = r->exit_of_returned;
+        ev->hdr = ev->u.exit.hdr;
+        if (!check_seq(r, ev, errp)) {
+            return -1;
+        }
+        r->exit_next = false;
+        r->tail += r->exit_next_size;
+        r->events++;
+        return 1;
+    }
     for (;;) {
         if (r->tail == r->head) {
             head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
@@ -479,7 +533,22 @@ int ct_ring_next(CtRing *r, CtEvent *ev, GError **errp)
         }
         memcpy(&ev->u, r->data + off, r->record_size[small.type]);
         ev->hdr = ev->u.enter.hdr;
-        if (!decode_paths(r, ev, r->data + off, size, errp)) {
+        paths_end = size;
+        if (ev->hdr.flags & CLOAK_TRACE_RF_RETURNED) {
+            paths_end -= sizeof(ret);
+            if (r->version < 3 ||
+                size < r->record_size[small.type] + sizeof(ret)) {
+                g_set_error(errp, CT_ERROR, CT_ERROR_RECORD,
+                            "ring %u offset %" G_GUINT64_FORMAT ": entry "
+                            "of %u bytes says it holds its return (a "
+                            "version-3 record of at least %zu bytes)",
+                            r->index, off, size,
+                            r->record_size[small.type] + sizeof(ret));
+                return -1;
+            }
+            memcpy(&ret, r->data + off + paths_end, sizeof(ret));
+        }
+        if (!decode_paths(r, ev, r->data + off, paths_end, errp)) {
             return -1;
         }
         break;
@@ -501,7 +570,12 @@ int ct_ring_next(CtRing *r, CtEvent *ev, GError **errp)
     if (!check_seq(r, ev, errp)) {
         return -1;
     }
-    r->tail += size;
+    if (ev->hdr.type == CLOAK_TRACE_REC_SYSCALL_ENTER &&
+        (ev->hdr.flags & CLOAK_TRACE_RF_RETURNED)) {
+        rebuild_exit(r, &ev->u.enter, &ret, size);
+    } else {
+        r->tail += size;
+    }
     r->events++;
     return 1;
 

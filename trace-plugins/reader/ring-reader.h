@@ -55,6 +55,7 @@ typedef struct CtRing {
     uint32_t index;
     uint32_t path_max;
     const uint16_t *record_size;        /* by type, for the file's version */
+    uint32_t version;                   /* the file's abi_version */
     uint64_t tail;                      /* private read position */
     uint64_t head;                      /* last head loaded */
     uint64_t released;                  /* last tail published */
@@ -63,6 +64,13 @@ typedef struct CtRing {
     uint64_t next_seq;
     uint64_t lost_in_records;           /* sum of LOST record counts seen */
     uint64_t events;                    /* events returned */
+    /*
+     * A returned entry (CLOAK_TRACE_RF_RETURNED) is two events: its exit,
+     * rebuilt here, comes next, and only then does tail pass the record.
+     */
+    bool exit_next;
+    uint32_t exit_next_size;            /* bytes of the returned entry */
+    struct cloak_trace_syscall_exit exit_of_returned;
 } CtRing;
 
 typedef struct CtFile {
