@@ -27,9 +27,31 @@ static void put_call(CloakRingProducer *p, uint64_t n, const char *path)
     struct cloak_trace_syscall_enter *e;
     struct cloak_trace_syscall_exit *x;
     struct cloak_trace_path *pb;
+    struct cloak_trace_syscall_return *r;
     uint32_t plen = strlen(path), len = sizeof(*e) + 8 + ((plen + 7) & ~7u);
+    bool returned = n % 3 == 0;     /* version 3: the return in the entry */
 
-    e = (void *)cloak_ring_begin(p, CLOAK_TRACE_REC_SYSCALL_ENTER, len, n);
+    e = (void *)cloak_ring_begin(p, CLOAK_TRACE_REC_SYSCALL_ENTER,
+                                 len + (returned ? sizeof(*r) : 0), n);
+    if (e && returned) {
+        memset((uint8_t *)e + sizeof(e->hdr), 0,
+               len + sizeof(*r) - sizeof(e->hdr));
+        e->nr = 257;
+        e->abi = CLOAK_TRACE_ABI_X86_64;
+        e->entry = CLOAK_TRACE_ENTRY_SYSCALL64;
+        e->npaths = 1;
+        e->hdr.flags = CLOAK_TRACE_RF_PATHS | CLOAK_TRACE_RF_RETURNED;
+        pb = (void *)(e + 1);
+        pb->arg = 1;
+        pb->len = plen;
+        memcpy(pb + 1, path, plen);
+        r = (void *)((uint8_t *)e + len);
+        r->ret = 3;
+        r->ts_ns = n + 1;
+        r->exit = CLOAK_TRACE_EXIT_SYSRET;
+        cloak_ring_commit_returned(p, &e->hdr, len + sizeof(*r));
+        return;
+    }
     if (e) {
         memset((uint8_t *)e + sizeof(e->hdr), 0, len - sizeof(e->hdr));
         e->nr = 257;

@@ -651,9 +651,67 @@ static void run(const char *name, bool (*fn)(void))
     fflush(stdout);
 }
 
+/*
+ * An entry that carries its return (version 3): reserved with room for
+ * the return, published as one record, read back as the entry and its
+ * exit with consecutive numbers; ctl.records counts both.
+ */
+static bool test_returned_entry(void)
+{
+    TestRing t;
+    CtFile *f;
+    CtEvent ev;
+    g_autoptr(GError) err = NULL;
+    struct cloak_trace_syscall_enter *e;
+    struct cloak_trace_syscall_return *r;
+    uint32_t len = sizeof(*e) + sizeof(*r);
+
+    ring_create(&t, 1, 4096, false);
+    e = (void *)cloak_ring_begin(&t.prod[0], CLOAK_TRACE_REC_SYSCALL_ENTER,
+                                 len, 500);
+    CHECK(e, "entry dropped");
+    memset((uint8_t *)e + sizeof(e->hdr), 0, len - sizeof(e->hdr));
+    e->nr = 39;
+    e->ret_rip = 0x401002;
+    e->rsp = 0x7ffe0000;
+    e->abi = CLOAK_TRACE_ABI_X86_64;
+    e->entry = CLOAK_TRACE_ENTRY_SYSCALL64;
+    r = (void *)(e + 1);
+    r->ret = 41;
+    r->ts_ns = 520;
+    r->exit = CLOAK_TRACE_EXIT_SYSRET;
+    e->hdr.flags = CLOAK_TRACE_RF_RETURNED;
+    cloak_ring_commit_returned(&t.prod[0], &e->hdr, len);
+    CHECK(produce_pf(&t.prod[0], 3), "fault dropped");
+    CHECK(t.prod[0].ctl->records == 3 && t.prod[0].ctl->next_seq == 3,
+          "records %lu, next_seq %lu", (unsigned long)t.prod[0].ctl->records,
+          (unsigned long)t.prod[0].ctl->next_seq);
+    f = open_reader(&t, false);
+    CHECK(f, "open");
+    CHECK(ct_ring_next(&f->rings[0], &ev, &err) == 1, "entry");
+    CHECK(ev.hdr.type == CLOAK_TRACE_REC_SYSCALL_ENTER && ev.hdr.seq == 0 &&
+          ev.u.enter.nr == 39, "entry content");
+    CHECK(f->rings[0].tail == 0, "tail passed the record before its exit");
+    CHECK(ct_ring_next(&f->rings[0], &ev, &err) == 1, "exit");
+    CHECK(ev.hdr.type == CLOAK_TRACE_REC_SYSCALL_EXIT && ev.hdr.seq == 1 &&
+          ev.hdr.ts_ns == 520 && ev.u.exit.ret == 41 &&
+          ev.u.exit.enter_seq == 0 && ev.u.exit.nr == 39 &&
+          ev.u.exit.rip == 0x401002 && ev.u.exit.rsp == 0x7ffe0000 &&
+          ev.u.exit.exit == CLOAK_TRACE_EXIT_SYSRET, "exit content");
+    CHECK(f->rings[0].tail == len, "tail %lu", (unsigned long)f->rings[0].tail);
+    CHECK(ct_ring_next(&f->rings[0], &ev, &err) == 1 &&
+          ev.hdr.type == CLOAK_TRACE_REC_PAGE_FAULT && ev.hdr.seq == 2,
+          "fault after it: %s", err ? err->message : "");
+    CHECK(ct_ring_next(&f->rings[0], &ev, &err) == 0, "ring empty");
+    ct_file_close(f);
+    ring_destroy(&t);
+    return true;
+}
+
 int main(void)
 {
     run("basic", test_basic);
+    run("returned_entry", test_returned_entry);
     run("wraparound", test_wraparound);
     run("full_ring_drop_count", test_full_ring_drop_count);
     run("late_reader", test_late_reader);
