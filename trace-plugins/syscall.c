@@ -73,7 +73,8 @@ static inline void pending_unlock(bool shared)
  * CLOAK_TRACE_RF_RETURNED), which halves the producer's work for the
  * calls that do not block.  Only one thread runs the hooks when entries
  * are held, so there is at most one.  What the pending table needs is
- * kept here and goes into it when the entry is published alone.
+ * kept here, or read back from the record (the task), and goes into it
+ * when the entry is published alone.
  */
 static struct {
     bool held;
@@ -82,8 +83,6 @@ static struct {
     uint32_t len;               /* without the return */
     uint64_t cr3, ret_rip, rsp, nr, seq;
     uint8_t abi;
-    bool has_task;
-    struct cloak_trace_task task;
 } held;
 
 static void pending_record(CPUState *cs, uint64_t cr3, uint64_t key_rip,
@@ -113,9 +112,12 @@ static void release_held_entry(void)
         return;
     }
     held.held = false;
-    cloak_trace_commit(held.cs, &held.rec->hdr, held.len);
+    /* Before publishing: from then on a reader may scribble on the record. */
     pending_record(held.cs, held.cr3, held.ret_rip, held.rsp, false, 0,
-                   held.nr, held.seq, held.abi, held.has_task, &held.task);
+                   held.nr, held.seq, held.abi,
+                   held.rec->hdr.flags & CLOAK_TRACE_RF_TASK,
+                   &held.rec->task);
+    cloak_trace_commit(held.cs, &held.rec->hdr, held.len);
 }
 
 static const CloakSyscallInfo *syscall_info(uint8_t abi, uint64_t nr)
@@ -293,10 +295,6 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
             held.nr = nr;
             held.seq = seq;
             held.abi = abi;
-            held.has_task = has_task;
-            if (has_task) {
-                held.task = task;
-            }
             held.held = true;
             cloak_trace_hold(cs, release_held_entry);
             return;
