@@ -26,12 +26,21 @@
 void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
                                target_ulong ret_eip, int entry);
 void cloak_trace_syscall_return(CPUX86State *env, int exit);
+/* Any kernel entry but a system call's: interrupts and exceptions. */
+void cloak_trace_syscall_kernel_entry(CPUX86State *env);
 /*
  * guest-task.c: fills t with the task current on env's vCPU, if an OS
  * profile is given and the guest runs its kernel.  Call inside an RCU
  * read-side section (TCG helpers are).
  */
 bool cloak_trace_guest_task(CPUX86State *env, struct cloak_trace_task *t);
+/*
+ * The task the vCPU's last cloak_trace_guest_task() found, if its thread
+ * id is tid, with its comm read again: for a caller that knows the vCPU
+ * has run no kernel code since.  false if it cannot tell.
+ */
+bool cloak_trace_guest_task_again(CPUX86State *env, uint32_t tid,
+                                  struct cloak_trace_task *t);
 /* pagefault.c */
 void cloak_trace_page_fault(CPUX86State *env, int error_code);
 void cloak_trace_emit_page_fault(CPUX86State *env, uint64_t cr2, uint64_t cr3,
@@ -67,6 +76,7 @@ static inline void cloak_trace_hook_interrupt(CPUX86State *env, int intno,
     if (likely(!qatomic_read(&cloak_trace_active))) {
         return;
     }
+    cloak_trace_syscall_kernel_entry(env);
     if (intno == EXCP0E_PAGE && !is_int) {
         if (cloak_trace_on(CLOAK_TRACE_EV_PAGEFAULT)) {
             cloak_trace_page_fault(env, error_code);

@@ -56,36 +56,26 @@ struct CloakTrace {
     CloakRingProducer *rings;
     Notifier exit_notifier;
     QEMUTimer *held_timer;      /* publishes a record held too long */
-    uint64_t held_gen_seen;     /* held_gen at the last tick */
+    uint64_t held_gen_seen;     /* cloak_trace_held.gen at the last tick */
 };
 
 uint32_t cloak_trace_active;
 bool cloak_trace_paths;
 const CloakOsProfile *cloak_trace_os_profile;
 uint32_t cloak_trace_attribution;
+uint64_t cloak_trace_epoch;
 
 static CloakTrace *cloak_trace_instance;
 static CloakTraceKvmStart cloak_trace_kvm_start;
 
-/*
- * Timestamps are CLOCK_MONOTONIC nanoseconds.  Where the host TSC is
- * constant and non-stop they are computed from it (a clock_gettime() per
- * record costs several times more), calibrated against CLOCK_MONOTONIC
- * when the object is created.
- */
-static struct {
-    bool use_tsc;
-    uint64_t tsc_base;
-    uint64_t mono_base;
-    uint64_t mult;              /* ns per tick, 32.32 fixed point */
-} cloak_clock;
+CloakTraceClock cloak_trace_clock;
 
 static void cloak_trace_clock_init(void)
 {
     g_autofree char *cpuinfo = NULL;
     uint64_t tsc0, mono0, tsc1, mono1;
 
-    cloak_clock.use_tsc = false;
+    cloak_trace_clock.use_tsc = false;
 #if defined(__x86_64__)
     if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL) ||
         !strstr(cpuinfo, " constant_tsc") || !strstr(cpuinfo, " nonstop_tsc")) {
@@ -99,29 +89,11 @@ static void cloak_trace_clock_init(void)
     if (tsc1 <= tsc0 || mono1 <= mono0) {
         return;
     }
-    cloak_clock.mult = ((mono1 - mono0) << 32) / (tsc1 - tsc0);
-    cloak_clock.tsc_base = tsc1;
-    cloak_clock.mono_base = mono1;
-    cloak_clock.use_tsc = true;
+    cloak_trace_clock.mult = ((mono1 - mono0) << 32) / (tsc1 - tsc0);
+    cloak_trace_clock.tsc_base = tsc1;
+    cloak_trace_clock.mono_base = mono1;
+    cloak_trace_clock.use_tsc = true;
 #endif
-}
-
-static inline uint64_t cloak_trace_now(void)
-{
-    if (likely(cloak_clock.use_tsc)) {
-        int64_t ticks = cpu_get_host_ticks() - cloak_clock.tsc_base;
-
-        /* A core whose TSC trails the calibrating one by a few ticks. */
-        ticks = MAX(ticks, 0);
-        return cloak_clock.mono_base +
-               (uint64_t)(((unsigned __int128)ticks * cloak_clock.mult) >> 32);
-    }
-    return get_clock();
-}
-
-uint64_t cloak_trace_clock_ns(void)
-{
-    return cloak_trace_now();
 }
 
 void cloak_trace_register_kvm(CloakTraceKvmStart start)
@@ -177,33 +149,12 @@ static void cloak_trace_wait(void *opaque, unsigned *spins)
     }
 }
 
-/*
- * The held record (cloak_trace_hold()).  held_release and held_cpu
- * belong to the thread that runs the vCPUs; the timer in the main loop
- * reads only held_gen (odd while a record is held, bumped at each hold)
- * and, when it has not moved for a tick, held_cpu.
- */
-static void (*held_release)(void);
-static CPUState *held_cpu;
-static uint64_t held_gen;
+CloakTraceHeld cloak_trace_held;
 #define HELD_TICK_MS 10
-
-void cloak_trace_hold(CPUState *cs, void (*release)(void))
-{
-    held_release = release;
-    qatomic_set(&held_cpu, cs);
-    qatomic_set(&held_gen, held_gen + 1);
-}
-
-void cloak_trace_unhold(void)
-{
-    held_release = NULL;
-    qatomic_set(&held_gen, held_gen + 1);
-}
 
 void cloak_trace_release_held(void)
 {
-    void (*release)(void) = held_release;
+    void (*release)(void) = cloak_trace_held.release;
 
     if (release) {
         cloak_trace_unhold();
@@ -220,10 +171,11 @@ static void cloak_trace_release_work(CPUState *cs, run_on_cpu_data data)
 static void cloak_trace_held_tick(void *opaque)
 {
     CloakTrace *t = opaque;
-    uint64_t gen = qatomic_read(&held_gen);
+    uint64_t gen = qatomic_read(&cloak_trace_held.gen);
 
     if ((gen & 1) && gen == t->held_gen_seen) {
-        async_run_on_cpu(qatomic_read(&held_cpu), cloak_trace_release_work,
+        async_run_on_cpu(qatomic_read(&cloak_trace_held.cpu),
+                         cloak_trace_release_work,
                          RUN_ON_CPU_NULL);
     }
     t->held_gen_seen = gen;
@@ -236,6 +188,7 @@ static void cloak_trace_vm_state(void *opaque, bool running, RunState state)
 {
     if (!running) {
         cloak_trace_release_held();
+        qatomic_inc(&cloak_trace_epoch);
     }
 }
 
@@ -245,7 +198,7 @@ struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
     CloakTrace *t = cloak_trace_instance;
     CloakRingProducer *p;
 
-    if (unlikely(held_release)) {
+    if (unlikely(cloak_trace_held.release)) {
         cloak_trace_release_held();
     }
     if (!t || cs->cpu_index < 0 ||
@@ -254,7 +207,7 @@ struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
     }
     p = &t->rings[cs->cpu_index];
     p->give_up_opaque = cs;
-    return cloak_ring_begin(p, type, max_len, cloak_trace_now());
+    return cloak_ring_begin(p, type, max_len, cloak_trace_clock_ns());
 }
 
 void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r, uint32_t len)
@@ -293,6 +246,7 @@ static void cloak_trace_update_active(CloakTrace *t)
                                 : CLOAK_TRACE_STATE_STOPPED;
 
     cloak_trace_paths = t->paths;
+    qatomic_inc(&cloak_trace_epoch);
     qatomic_set(&cloak_trace_active, t->enabled ? t->events : 0);
     cloak_ring_file_set_state(t->map, state);
 }

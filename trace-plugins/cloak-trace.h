@@ -10,6 +10,7 @@
 #define CLOAK_TRACE_H
 
 #include "qemu/atomic.h"
+#include "qemu/timer.h"
 #include "hw/core/cpu.h"
 #include "trace-plugins/cloak-trace-abi.h"
 
@@ -34,6 +35,13 @@ extern uint32_t cloak_trace_attribution;
  */
 void cloak_trace_set_attribution(uint32_t state, const char *guest_kernel);
 
+/*
+ * Bumped whenever kernel entries may go unseen (tracing paused or resumed,
+ * the VM stopped: a snapshot may be loaded before it runs again): what an
+ * event source remembers of a vCPU from before is stale.
+ */
+extern uint64_t cloak_trace_epoch;
+
 static inline bool cloak_trace_on(uint32_t family)
 {
     return unlikely(qatomic_read(&cloak_trace_active) & family);
@@ -56,8 +64,34 @@ void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r,
  */
 void cloak_trace_commit_returned(CPUState *cs, struct cloak_trace_rec *r,
                                  uint32_t len);
+/*
+ * Timestamps are CLOCK_MONOTONIC nanoseconds.  Where the host TSC is
+ * constant and non-stop they are computed from it (a clock_gettime() per
+ * record costs several times more), calibrated against CLOCK_MONOTONIC
+ * when the object is created.  Inline: every system call reads it twice.
+ */
+typedef struct CloakTraceClock {
+    bool use_tsc;
+    uint64_t tsc_base;
+    uint64_t mono_base;
+    uint64_t mult;              /* ns per tick, 32.32 fixed point */
+} CloakTraceClock;
+extern CloakTraceClock cloak_trace_clock;
+
 /* Now, as the records' timestamps count it. */
-uint64_t cloak_trace_clock_ns(void);
+static inline uint64_t cloak_trace_clock_ns(void)
+{
+    if (likely(cloak_trace_clock.use_tsc)) {
+        int64_t ticks = cpu_get_host_ticks() - cloak_trace_clock.tsc_base;
+
+        /* A core whose TSC trails the calibrating one by a few ticks. */
+        ticks = MAX(ticks, 0);
+        return cloak_trace_clock.mono_base +
+               (uint64_t)(((unsigned __int128)ticks *
+                           cloak_trace_clock.mult) >> 32);
+    }
+    return get_clock();
+}
 
 /*
  * A source may hold a begun record unpublished while it may still grow
@@ -68,9 +102,31 @@ uint64_t cloak_trace_clock_ns(void);
  * thread runs every vCPU: release() runs in that thread or with the vCPUs
  * stopped.
  */
-void cloak_trace_hold(CPUState *cs, void (*release)(void));
+typedef struct CloakTraceHeld {
+    void (*release)(void);      /* the holder's; NULL when none is held */
+    CPUState *cpu;              /* the vCPU whose ring holds it */
+    uint64_t gen;               /* odd while held, bumped at each change */
+} CloakTraceHeld;
+/*
+ * release and cpu belong to the thread that runs the vCPUs; the timer in
+ * the main loop reads only gen and, when it has not moved for a tick,
+ * cpu.  Inline: hold and unhold run at nearly every system call.
+ */
+extern CloakTraceHeld cloak_trace_held;
+
+static inline void cloak_trace_hold(CPUState *cs, void (*release)(void))
+{
+    cloak_trace_held.release = release;
+    qatomic_set(&cloak_trace_held.cpu, cs);
+    qatomic_set(&cloak_trace_held.gen, cloak_trace_held.gen + 1);
+}
+
 /* The holder published the record itself. */
-void cloak_trace_unhold(void);
+static inline void cloak_trace_unhold(void)
+{
+    cloak_trace_held.release = NULL;
+    qatomic_set(&cloak_trace_held.gen, cloak_trace_held.gen + 1);
+}
 /* Publishes the held record, if any (release() of its holder). */
 void cloak_trace_release_held(void);
 

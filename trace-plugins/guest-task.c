@@ -54,6 +54,7 @@ typedef struct GuestTaskCache {
     CachedPage page[CACHE_PAGES];
     uint64_t task;              /* task_struct of the cached block */
     struct cloak_trace_task block;
+    const uint8_t *comm;        /* its comm in QEMU's memory, or NULL */
 } GuestTaskCache;
 
 static GuestTaskCache *caches[CLOAK_TRACE_MAX_RINGS];
@@ -190,12 +191,16 @@ static inline bool kernel_load(CPUX86State *env, GuestTaskCache *c,
     return true;
 }
 
-/* comm, the common case: 16 bytes in one page, copied without a loop. */
+/*
+ * comm, the common case: 16 bytes in one page, copied without a loop; and
+ * where they lie in QEMU's memory (c->comm, NULL if across pages).
+ */
 static inline bool kernel_load_comm(CPUX86State *env, GuestTaskCache *c,
                                     uint64_t va, char *out)
 {
     uint8_t *page;
 
+    c->comm = NULL;
     if (unlikely(va < KERNEL_HALF ||
                  (va & ~TARGET_PAGE_MASK) > TARGET_PAGE_SIZE - TASK_COMM_LEN)) {
         return kernel_read(env, c, va, out, TASK_COMM_LEN);
@@ -204,7 +209,8 @@ static inline bool kernel_load_comm(CPUX86State *env, GuestTaskCache *c,
     if (unlikely(!page)) {
         return false;
     }
-    memcpy(out, page + (va & ~TARGET_PAGE_MASK), TASK_COMM_LEN);
+    c->comm = page + (va & ~TARGET_PAGE_MASK);
+    memcpy(out, c->comm, TASK_COMM_LEN);
     return true;
 }
 
@@ -422,6 +428,7 @@ bool cloak_trace_guest_task(CPUX86State *env, struct cloak_trace_task *t)
     fv = address_space_to_flatview(cs->as);
     if (unlikely(c->fv != fv)) {
         memset(c->page, 0, sizeof(c->page));
+        c->comm = NULL;
         c->fv = fv;
     }
     if (!current_task(env, c, p, &task)) {
@@ -449,12 +456,36 @@ bool cloak_trace_guest_task(CPUX86State *env, struct cloak_trace_task *t)
                      &pid) || pid != c->block.tid ||
         !kernel_load_comm(env, c, task + p->offset[CLOAK_OS_OFF_TASK_COMM],
                           c->block.comm)) {
-        if (!read_block(env, c, p, task, &c->block)) {
+        if (!read_block(env, c, p, task, &c->block) ||
+            !kernel_load_comm(env, c,
+                              task + p->offset[CLOAK_OS_OFF_TASK_COMM],
+                              c->block.comm)) {
             c->task = 0;
             return false;
         }
         c->task = task;
     }
+    *t = c->block;
+    return true;
+}
+
+bool cloak_trace_guest_task_again(CPUX86State *env, uint32_t tid,
+                                  struct cloak_trace_task *t)
+{
+    CPUState *cs = env_cpu(env);
+    GuestTaskCache *c;
+
+    if (qatomic_read(&cloak_trace_attribution) != CLOAK_TRACE_ATTR_ON ||
+        cs->cpu_index < 0 || cs->cpu_index >= CLOAK_TRACE_MAX_RINGS) {
+        return false;
+    }
+    c = caches[cs->cpu_index];
+    /* c->comm belongs to the memory map the cache was filled under. */
+    if (!c || !c->task || c->block.tid != tid || !c->comm ||
+        c->fv != address_space_to_flatview(cs->as)) {
+        return false;
+    }
+    memcpy(c->block.comm, c->comm, TASK_COMM_LEN);
     *t = c->block;
     return true;
 }

@@ -28,6 +28,7 @@ typedef struct CloakRingProducer {
     uint64_t size;                      /* data bytes, power of two */
     uint64_t head;                      /* private, authoritative */
     uint64_t tail_cache;                /* last tail seen */
+    uint64_t prefetched;                /* lines below it asked for */
     uint64_t seq;                       /* next sequence number */
     uint64_t records;                   /* records written */
     uint64_t lost;                      /* events dropped, total */
@@ -205,20 +206,24 @@ static inline struct cloak_trace_rec *cloak_ring_begin(CloakRingProducer *p,
  */
 #define CLOAK_RING_PREFETCH_BYTES 320
 
-static inline void cloak_ring_prefetch(const CloakRingProducer *p)
+static inline void cloak_ring_prefetch(CloakRingProducer *p)
 {
-    uint32_t i;
+    uint64_t end = p->head + CLOAK_RING_PREFETCH_BYTES;
+    uint64_t line = (p->prefetched > p->head ? p->prefetched : p->head) &
+                    ~(uint64_t)63;
 
-    for (i = 0; i < CLOAK_RING_PREFETCH_BYTES; i += 64) {
-        const uint8_t *line = p->data + ((p->head + i) & (p->size - 1));
+    /* Only lines not asked for yet: a record is some 3 of the 5. */
+    for (; line < end; line += 64) {
+        const uint8_t *at = p->data + (line & (p->size - 1));
 
 #if defined(__x86_64__) || defined(__i386__)
         /* For writing (exclusive); a no-op on CPUs that lack it. */
-        __asm__ volatile("prefetchw %0" : : "m"(*line));
+        __asm__ volatile("prefetchw %0" : : "m"(*at));
 #else
-        __builtin_prefetch(line, 1, 3);
+        __builtin_prefetch(at, 1, 3);
 #endif
     }
+    p->prefetched = line;
 }
 
 /* Publishes the record started by cloak_ring_begin(); len may shrink. */

@@ -72,17 +72,14 @@ static inline void pending_unlock(bool shared)
  * the next event of its vCPU: then both go out as one record (version 3's
  * CLOAK_TRACE_RF_RETURNED), which halves the producer's work for the
  * calls that do not block.  Only one thread runs the hooks when entries
- * are held, so there is at most one.  What the pending table needs is
- * kept here, or read back from the record (the task), and goes into it
- * when the entry is published alone.
+ * are held, so there is at most one.  What the return must match and the
+ * pending table needs is read back from the record itself, which nobody
+ * else sees until it is published.
  */
 static struct {
-    bool held;
-    CPUState *cs;
+    CPUState *cs;               /* NULL when none is held */
     struct cloak_trace_syscall_enter *rec;
     uint32_t len;               /* without the return */
-    uint64_t cr3, ret_rip, rsp, nr, seq;
-    uint8_t abi;
 } held;
 
 static void pending_record(CPUState *cs, uint64_t cr3, uint64_t key_rip,
@@ -105,19 +102,70 @@ static void pending_record(CPUState *cs, uint64_t cr3, uint64_t key_rip,
     pending_unlock(shared);
 }
 
+/*
+ * Which task a vCPU runs changes only in kernel code.  So when a system
+ * call has returned into its held entry, the vCPU's next system call is
+ * the same task's if no other kernel entry came between: its entry takes
+ * the task block again (comm re-read, cloak_trace_guest_task_again())
+ * instead of reading the current task through the kernel's per-CPU area.
+ * Every kernel entry forgets the returned task: a system call's
+ * (task_returned()) and any other (the interrupt hook).  A parent that
+ * changed meanwhile shows from the next read, as with the block cache.
+ */
+typedef struct ReturnedTask {
+    uint64_t cr3;               /* of the returning call; 0 = none */
+    uint64_t epoch;             /* cloak_trace_epoch then */
+    uint32_t tid;
+} ReturnedTask;
+
+static ReturnedTask returned_tasks[CLOAK_TRACE_MAX_RINGS];
+
+static inline ReturnedTask *returned_of(CPUState *cs)
+{
+    return cs->cpu_index >= 0 && cs->cpu_index < CLOAK_TRACE_MAX_RINGS ?
+           &returned_tasks[cs->cpu_index] : NULL;
+}
+
+/* At a system call's entry: is it the returned task's?  Forgets it. */
+static inline bool task_returned(CPUX86State *env, uint32_t *tid)
+{
+    ReturnedTask *k = returned_of(env_cpu(env));
+    bool same;
+
+    if (!k || !k->cr3) {
+        return false;
+    }
+    same = k->cr3 == env->cr[3] &&
+           k->epoch == qatomic_read(&cloak_trace_epoch);
+    *tid = k->tid;
+    k->cr3 = 0;
+    return same;
+}
+
+void cloak_trace_syscall_kernel_entry(CPUX86State *env)
+{
+    ReturnedTask *k = returned_of(env_cpu(env));
+
+    if (k) {
+        k->cr3 = 0;
+    }
+}
+
 /* cloak_trace_hold()'s release: the entry goes out alone and waits. */
 static void release_held_entry(void)
 {
-    if (!held.held) {
+    struct cloak_trace_syscall_enter *e = held.rec;
+    CPUState *cs = held.cs;
+
+    if (!cs) {
         return;
     }
-    held.held = false;
+    held.cs = NULL;
     /* Before publishing: from then on a reader may scribble on the record. */
-    pending_record(held.cs, held.cr3, held.ret_rip, held.rsp, false, 0,
-                   held.nr, held.seq, held.abi,
-                   held.rec->hdr.flags & CLOAK_TRACE_RF_TASK,
-                   &held.rec->task);
-    cloak_trace_commit(held.cs, &held.rec->hdr, held.len);
+    pending_record(cs, e->cr3, e->ret_rip, e->rsp, false, 0, e->nr,
+                   e->hdr.seq, e->abi, e->hdr.flags & CLOAK_TRACE_RF_TASK,
+                   &e->task);
+    cloak_trace_commit(cs, &e->hdr, held.len);
 }
 
 static const CloakSyscallInfo *syscall_info(uint8_t abi, uint64_t nr)
@@ -202,12 +250,14 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
                                                        : CLOAK_TRACE_ABI_I386;
     const CloakSyscallInfo *info;
     struct cloak_trace_syscall_enter *e;
-    uint64_t nr, args[6], rsp, cr3 = env->cr[3], seq = 0, child_rsp = 0;
-    uint32_t len = 0, max_len;
+    uint64_t nr, args[6], rsp, cr3 = env->cr[3], seq, child_rsp = 0;
+    uint32_t len, max_len;
     uint8_t *pos;
     unsigned i, npaths = 0;
-    struct cloak_trace_task task = { 0 };
-    bool fork, may_hold, has_task = false;
+    struct cloak_trace_task task;
+    uint32_t tid;
+    bool same_task = task_returned(env, &tid);
+    bool fork, may_hold, has_task;
 
     rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
     if (abi == CLOAK_TRACE_ABI_X86_64) {
@@ -255,53 +305,53 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
         max_len += sizeof(struct cloak_trace_syscall_return);
     }
     e = (void *)cloak_trace_begin(cs, CLOAK_TRACE_REC_SYSCALL_ENTER, max_len);
-    if (e) {
-        e->cr3 = cr3;
-        e->rip = insn_eip;
-        e->ret_rip = ret_eip;
-        e->rsp = rsp;
-        e->nr = nr;
-        memcpy(e->args, args, sizeof(args));
-        e->abi = abi;
-        e->entry = entry;
-        e->npaths = npaths;
-        memset(e->pad, 0, sizeof(e->pad));
-        has_task = cloak_trace_guest_task(env, &task);
-        e->task = task;
-        if (has_task) {
-            e->hdr.flags |= CLOAK_TRACE_RF_TASK;
-        }
-        pos = (uint8_t *)(e + 1);
-        for (i = 0; npaths && i < 6; i++) {
-            if (info->path_args & (1u << i)) {
-                uint64_t addr = abi == CLOAK_TRACE_ABI_I386 ?
-                                (uint32_t)args[i] : args[i];
-
-                pos += read_path(cs, addr, i, (void *)pos);
-            }
-        }
-        if (npaths) {
-            e->hdr.flags |= CLOAK_TRACE_RF_PATHS;
-        }
-        len = pos - (uint8_t *)e;
-        seq = e->hdr.seq;
-        if (may_hold) {
-            held.cs = cs;
-            held.rec = e;
-            held.len = len;
-            held.cr3 = cr3;
-            held.ret_rip = ret_eip;
-            held.rsp = rsp;
-            held.nr = nr;
-            held.seq = seq;
-            held.abi = abi;
-            held.held = true;
-            cloak_trace_hold(cs, release_held_entry);
-            return;
-        }
-        cloak_trace_commit(cs, &e->hdr, len);
+    if (!e) {
+        return;
     }
-    if (!e || (info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) ||
+    e->cr3 = cr3;
+    e->rip = insn_eip;
+    e->ret_rip = ret_eip;
+    e->rsp = rsp;
+    e->nr = nr;
+    memcpy(e->args, args, sizeof(args));
+    e->abi = abi;
+    e->entry = entry;
+    e->npaths = npaths;
+    memset(e->pad, 0, sizeof(e->pad));
+    if ((same_task && cloak_trace_guest_task_again(env, tid, &e->task)) ||
+        cloak_trace_guest_task(env, &e->task)) {
+        e->hdr.flags |= CLOAK_TRACE_RF_TASK;
+    } else {
+        memset(&e->task, 0, sizeof(e->task));
+    }
+    pos = (uint8_t *)(e + 1);
+    for (i = 0; npaths && i < 6; i++) {
+        if (info->path_args & (1u << i)) {
+            uint64_t addr = abi == CLOAK_TRACE_ABI_I386 ?
+                            (uint32_t)args[i] : args[i];
+
+            pos += read_path(cs, addr, i, (void *)pos);
+        }
+    }
+    if (npaths) {
+        e->hdr.flags |= CLOAK_TRACE_RF_PATHS;
+    }
+    len = pos - (uint8_t *)e;
+    if (may_hold) {
+        held.cs = cs;
+        held.rec = e;
+        held.len = len;
+        cloak_trace_hold(cs, release_held_entry);
+        return;
+    }
+    seq = e->hdr.seq;
+    has_task = e->hdr.flags & CLOAK_TRACE_RF_TASK;
+    if (has_task) {
+        /* From publication on, a reader may scribble on the record. */
+        task = e->task;
+    }
+    cloak_trace_commit(cs, &e->hdr, len);
+    if ((info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) ||
         !tcg_enabled()) {
         return;     /* returns are only seen under TCG */
     }
@@ -325,20 +375,29 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
 }
 
 /* The held entry's return, written into its record and published. */
-static void return_into_held(int64_t ret, int exit)
+static void return_into_held(CPUX86State *env, int64_t ret, int exit)
 {
-    struct cloak_trace_syscall_return *r =
-        (void *)((uint8_t *)held.rec + held.len);
+    struct cloak_trace_syscall_enter *e = held.rec;
+    struct cloak_trace_syscall_return *r = (void *)((uint8_t *)e + held.len);
+    CPUState *cs = held.cs;
 
-    r->ret = held.abi == CLOAK_TRACE_ABI_I386 ? (int32_t)ret : ret;
+    r->ret = e->abi == CLOAK_TRACE_ABI_I386 ? (int32_t)ret : ret;
     r->ts_ns = cloak_trace_clock_ns();
     r->exit = exit;
     memset(r->pad, 0, sizeof(r->pad));
-    held.rec->hdr.flags |= CLOAK_TRACE_RF_RETURNED;
-    held.held = false;
+    e->hdr.flags |= CLOAK_TRACE_RF_RETURNED;
+    if (e->hdr.flags & CLOAK_TRACE_RF_TASK) {
+        ReturnedTask *k = returned_of(held.cs);
+
+        if (k) {
+            k->tid = e->task.tid;
+            k->epoch = qatomic_read(&cloak_trace_epoch);
+            k->cr3 = env->cr[3];
+        }
+    }
+    held.cs = NULL;
     cloak_trace_unhold();
-    cloak_trace_commit_returned(held.cs, &held.rec->hdr,
-                                held.len + sizeof(*r));
+    cloak_trace_commit_returned(cs, &e->hdr, held.len + sizeof(*r));
 }
 
 void cloak_trace_syscall_return(CPUX86State *env, int exit)
@@ -356,10 +415,10 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
     uint8_t abi;
     bool child, has_task, restart_site, shared;
 
-    if (held.held) {
-        if (held.cs == cs && held.ret_rip == rip && held.rsp == rsp &&
-            held.cr3 == env->cr[3]) {
-            return_into_held(ret, exit);
+    if (held.cs) {
+        if (held.cs == cs && held.rec->ret_rip == rip &&
+            held.rec->rsp == rsp && held.rec->cr3 == env->cr[3]) {
+            return_into_held(env, ret, exit);
             return;
         }
         cloak_trace_release_held();

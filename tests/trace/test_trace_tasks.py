@@ -62,9 +62,11 @@ class TaskAttributionTest(unittest.TestCase):
         tids = [int(t) for t in m.group(2).split(",")]
         self.assertEqual(len(set(tids)), 3, tids)
         self.assertEqual(tids[0], pid)
-        # Before its execve the process is /init's fork, named "init".
+        # Before its execve the process is /init's fork, named "init";
+        # at its end the main thread renames itself.
         ours = [e for e in events if e.get("pid") == pid]
-        self.assertEqual({e["comm"] for e in ours}, {"init", "threadtest"})
+        self.assertEqual({e["comm"] for e in ours},
+                         {"init", "threadtest", "threadtest-rn"})
         mine = [e for e in ours if e["comm"] == "threadtest"]
         self.assertEqual({e["tid"] for e in mine}, set(tids))
         # Each gettid returns the tid its own records carry.
@@ -76,6 +78,49 @@ class TaskAttributionTest(unittest.TestCase):
         # pid and comm filters select exactly these events.
         by_pid, _, _ = tl.read_ring(g.ring, "--peek", "--pid", str(tids[1])) \
             if False else (None, None, None)
+
+    def test_threads_taking_turns_on_one_vcpu(self):
+        """Three threads of one address space loop on gettid on one vCPU,
+        so the scheduler switches them in mid-loop: a call that follows
+        its thread's own return takes that call's task again (without
+        reading the current task), and every gettid's records must still
+        name the thread it returned; a rename shows at the next call."""
+        rounds = 4000
+        with tl.Guest(smp=1, run="threadtest", args=[rounds],
+                      trace_opts=",size=32M,events=syscall,os-profile=" +
+                      self.profile) as g:
+            self.assertEqual(g.run(), 0, g.qemu_output)
+            console = g.console_text()
+            returned, _ = tl.entries_by_return(g.ring)
+            events, summary, _ = tl.read_ring(g.ring, "--peek")
+        m = re.search(r"threadtest: pid=(\d+) tids=([\d,]+)", console)
+        self.assertIsNotNone(m, console[-2000:])
+        tids = {int(t) for t in m.group(2).split(",")}
+        self.assertEqual(len(tids), 3, tids)
+        self.assertEqual(sum(v["lost"] for v in summary["vcpus"]), 0)
+        # Entries carried their returns, so calls could take kept tasks.
+        self.assertGreater(returned, 3 * rounds)
+        gettids = [e for e in events if e["type"] == "syscall_exit" and
+                   e["name"] == "gettid" and e.get("comm") == "threadtest"]
+        self.assertEqual(len(gettids), 3 * rounds)
+        self.assertEqual({e["ret"] for e in gettids}, tids)
+        for e in gettids:
+            self.assertEqual(e["ret"], e["tid"], e)
+        entries = {(e["vcpu"], e["seq"]): e for e in events
+                   if e["type"] == "syscall_enter"}
+        for e in gettids:
+            self.assertEqual(entries[(e["vcpu"], e["enter_seq"])]["tid"],
+                             e["ret"], e)
+        # The call after prctl(PR_SET_NAME) carries the new name, though
+        # its thread stayed in user mode since the rename returned.
+        prctl = [i for i, e in enumerate(events)
+                 if e["type"] == "syscall_exit" and e["name"] == "prctl" and
+                 e.get("pid") == int(m.group(1))]
+        self.assertEqual(len(prctl), 1, prctl)
+        after = [e for e in events[prctl[0] + 1:]
+                 if e.get("tid") == int(m.group(1))]
+        self.assertEqual(after[0]["name"], "gettid", after[:2])
+        self.assertEqual(after[0]["comm"], "threadtest-rn", after[0])
 
     def test_process_tree(self):
         """The detector battery's boot: --tree shows /init (pid 1) and the
