@@ -66,6 +66,8 @@ uint32_t cloak_trace_attribution;
 uint64_t cloak_trace_epoch;
 
 static CloakTrace *cloak_trace_instance;
+CloakRingProducer *cloak_trace_rings;
+uint32_t cloak_trace_nr_rings;
 static CloakTraceKvmStart cloak_trace_kvm_start;
 
 CloakTraceClock cloak_trace_clock;
@@ -190,36 +192,6 @@ static void cloak_trace_vm_state(void *opaque, bool running, RunState state)
         cloak_trace_release_held();
         qatomic_inc(&cloak_trace_epoch);
     }
-}
-
-struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
-                                          uint32_t max_len)
-{
-    CloakTrace *t = cloak_trace_instance;
-    CloakRingProducer *p;
-
-    if (unlikely(cloak_trace_held.release)) {
-        cloak_trace_release_held();
-    }
-    if (!t || cs->cpu_index < 0 ||
-        (unsigned)cs->cpu_index >= t->layout.nr_rings) {
-        return NULL;
-    }
-    p = &t->rings[cs->cpu_index];
-    p->give_up_opaque = cs;
-    return cloak_ring_begin(p, type, max_len, cloak_trace_clock_ns());
-}
-
-void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r, uint32_t len)
-{
-    cloak_ring_commit(&cloak_trace_instance->rings[cs->cpu_index], r, len);
-}
-
-void cloak_trace_commit_returned(CPUState *cs, struct cloak_trace_rec *r,
-                                 uint32_t len)
-{
-    cloak_ring_commit_returned(&cloak_trace_instance->rings[cs->cpu_index],
-                               r, len);
 }
 
 /* The header's CLOAK_TRACE_OS_* of each CloakTraceGuestOs (qapi/qom.json). */
@@ -656,6 +628,8 @@ static void cloak_trace_complete(UserCreatable *uc, Error **errp)
     }
     t->created = true;
     cloak_trace_instance = t;
+    cloak_trace_rings = t->rings;
+    qatomic_store_release(&cloak_trace_nr_rings, nr);
     t->exit_notifier.notify = cloak_trace_at_exit;
     qemu_add_exit_notifier(&t->exit_notifier);
     if (tcg_enabled()) {

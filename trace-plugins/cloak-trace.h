@@ -13,6 +13,7 @@
 #include "qemu/timer.h"
 #include "hw/core/cpu.h"
 #include "trace-plugins/cloak-trace-abi.h"
+#include "trace-plugins/ring.h"
 
 #define TYPE_CLOAK_TRACE "cloak-trace"
 
@@ -47,23 +48,6 @@ static inline bool cloak_trace_on(uint32_t family)
     return unlikely(qatomic_read(&cloak_trace_active) & family);
 }
 
-/*
- * Room for a record of up to max_len bytes (multiple of 8) in cs's ring,
- * header filled in; NULL if the event was dropped (and counted) or cs has
- * no ring.
- */
-struct cloak_trace_rec *cloak_trace_begin(CPUState *cs, uint16_t type,
-                                          uint32_t max_len);
-/* Publishes the record; len <= max_len is its final size. */
-void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r,
-                        uint32_t len);
-
-/*
- * Publishes an entry that carries its return (CLOAK_TRACE_RF_RETURNED,
- * cloak-trace-abi.h), which counts as two events.
- */
-void cloak_trace_commit_returned(CPUState *cs, struct cloak_trace_rec *r,
-                                 uint32_t len);
 /*
  * Timestamps are CLOCK_MONOTONIC nanoseconds.  Where the host TSC is
  * constant and non-stop they are computed from it (a clock_gettime() per
@@ -129,6 +113,55 @@ static inline void cloak_trace_unhold(void)
 }
 /* Publishes the held record, if any (release() of its holder). */
 void cloak_trace_release_held(void);
+
+/*
+ * The vCPUs' rings, ring i for the vCPU whose cpu_index is i, and how
+ * many there are (0 until the object is complete).  The producer API
+ * below is inline: it runs at every event.
+ */
+extern CloakRingProducer *cloak_trace_rings;
+extern uint32_t cloak_trace_nr_rings;
+
+/*
+ * Room for a record of up to max_len bytes (multiple of 8) in cs's ring,
+ * header filled in; NULL if the event was dropped (and counted) or cs has
+ * no ring.
+ */
+static inline struct cloak_trace_rec *cloak_trace_begin(CPUState *cs,
+                                                        uint16_t type,
+                                                        uint32_t max_len)
+{
+    CloakRingProducer *p;
+
+    if (unlikely(cloak_trace_held.release)) {
+        cloak_trace_release_held();
+    }
+    if (unlikely((unsigned)cs->cpu_index >=
+                 qatomic_load_acquire(&cloak_trace_nr_rings))) {
+        return NULL;
+    }
+    p = &cloak_trace_rings[cs->cpu_index];
+    p->give_up_opaque = cs;
+    return cloak_ring_begin(p, type, max_len, cloak_trace_clock_ns());
+}
+
+/* Publishes the record; len <= max_len is its final size. */
+static inline void cloak_trace_commit(CPUState *cs, struct cloak_trace_rec *r,
+                                      uint32_t len)
+{
+    cloak_ring_commit(&cloak_trace_rings[cs->cpu_index], r, len);
+}
+
+/*
+ * Publishes an entry that carries its return (CLOAK_TRACE_RF_RETURNED,
+ * cloak-trace-abi.h), which counts as two events.
+ */
+static inline void cloak_trace_commit_returned(CPUState *cs,
+                                               struct cloak_trace_rec *r,
+                                               uint32_t len)
+{
+    cloak_ring_commit_returned(&cloak_trace_rings[cs->cpu_index], r, len);
+}
 
 /*
  * The target's KVM back end (kvm-debug.c) registers how to start tracing

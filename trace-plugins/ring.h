@@ -139,15 +139,11 @@ static inline void cloak_ring_wait_a_little(unsigned *spins)
     }
 }
 
-/*
- * Starts a record of len bytes (a multiple of 8, >= 32) and type: returns
- * where to write it, header filled in, or NULL if the event was dropped
- * (counted).  The caller fills the payload and calls cloak_ring_commit().
- */
-static inline struct cloak_trace_rec *cloak_ring_begin(CloakRingProducer *p,
-                                                       uint16_t type,
-                                                       uint32_t len,
-                                                       uint64_t ts)
+/* cloak_ring_begin() where room must be waited for or events were lost. */
+__attribute__((noinline, unused))
+static struct cloak_trace_rec *cloak_ring_begin_slow(CloakRingProducer *p,
+                                                     uint16_t type,
+                                                     uint32_t len, uint64_t ts)
 {
     uint64_t new_head;
     struct cloak_trace_rec *r;
@@ -195,6 +191,29 @@ static inline struct cloak_trace_rec *cloak_ring_begin(CloakRingProducer *p,
     r = cloak_ring_place(p, len);
     cloak_ring_fill_hdr(p, r, type, len, ts);
     return r;
+}
+
+/*
+ * Starts a record of len bytes (a multiple of 8, >= 32) and type: returns
+ * where to write it, header filled in, or NULL if the event was dropped
+ * (counted).  The caller fills the payload and calls cloak_ring_commit().
+ * Inline where the last tail seen leaves room and nothing was lost.
+ */
+static inline struct cloak_trace_rec *cloak_ring_begin(CloakRingProducer *p,
+                                                       uint16_t type,
+                                                       uint32_t len,
+                                                       uint64_t ts)
+{
+    struct cloak_trace_rec *r;
+
+    if (__builtin_expect(!p->lost_pending &&
+                         cloak_ring_advance(p->head, p->size, len) -
+                         p->tail_cache <= p->size, 1)) {
+        r = cloak_ring_place(p, len);
+        cloak_ring_fill_hdr(p, r, type, len, ts);
+        return r;
+    }
+    return cloak_ring_begin_slow(p, type, len, ts);
 }
 
 /*

@@ -241,6 +241,83 @@ done:
     return sizeof(*p) + padded;
 }
 
+/* The six arguments, by the conventions of the entry path (Linux's). */
+static inline void syscall_args(CPUX86State *env, int entry, uint64_t rsp,
+                                uint64_t *args)
+{
+    CPUState *cs = env_cpu(env);
+
+    if (entry == CLOAK_TRACE_ENTRY_SYSCALL64) {
+        args[0] = env->regs[R_EDI];
+        args[1] = env->regs[R_ESI];
+        args[2] = env->regs[R_EDX];
+        args[3] = env->regs[10];
+        args[4] = env->regs[8];
+        args[5] = env->regs[9];
+        return;
+    }
+    args[0] = (uint32_t)env->regs[R_EBX];
+    args[1] = (uint32_t)env->regs[R_ECX];
+    args[2] = (uint32_t)env->regs[R_EDX];
+    args[3] = (uint32_t)env->regs[R_ESI];
+    args[4] = (uint32_t)env->regs[R_EDI];
+    args[5] = (uint32_t)env->regs[R_EBP];
+    if (entry == CLOAK_TRACE_ENTRY_SYSENTER) {
+        /* Linux vDSO: EBP holds the user stack, arg 6 is at [EBP]. */
+        args[5] = read_guest_u32(cs, args[5]);
+    } else if (entry == CLOAK_TRACE_ENTRY_SYSCALL32) {
+        /* SYSCALL clobbers ECX: arg 2 is in EBP, arg 6 at [ESP]. */
+        args[1] = (uint32_t)env->regs[R_EBP];
+        args[5] = read_guest_u32(cs, rsp);
+    }
+}
+
+/*
+ * An entry that goes out alone at once: its return, if one is seen, is
+ * paired through the pending table.  Out of line, so that the common
+ * held entry zeroes no locals.
+ */
+static void __attribute__((noinline))
+enter_alone(CPUState *cs, struct cloak_trace_syscall_enter *e, uint32_t len,
+            const CloakSyscallInfo *info)
+{
+    bool fork = info && info->kind == CLOAK_SYSCALL_KIND_FORK;
+    uint64_t cr3 = e->cr3, rsp = e->rsp, nr = e->nr, seq = e->hdr.seq;
+    uint64_t key_rip = e->entry == CLOAK_TRACE_ENTRY_SYSCALL32 ? 0
+                                                               : e->ret_rip;
+    uint64_t arg0 = e->args[0], arg1 = e->args[1], child_rsp = 0;
+    uint8_t abi = e->abi;
+    bool has_task = e->hdr.flags & CLOAK_TRACE_RF_TASK;
+    struct cloak_trace_task task;
+
+    if (has_task) {
+        /* From publication on, a reader may scribble on the record. */
+        task = e->task;
+    }
+    cloak_trace_commit(cs, &e->hdr, len);
+    if ((info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) ||
+        !tcg_enabled()) {
+        return;     /* returns are only seen under TCG */
+    }
+
+    /*
+     * Linux returns from both 32-bit fast entries to the vDSO's landing
+     * pad, not after the instruction: SYSENTER has no return address, and
+     * compat SYSCALL's is moved.  Those entries pair on any RIP (key 0).
+     */
+    if (fork && info->name[5] == '3') {
+        /* clone3(struct clone_args *): the child starts on stack+size. */
+        uint64_t stack = read_guest_u64(cs, arg0 + 40);
+        uint64_t size = read_guest_u64(cs, arg0 + 48);
+
+        child_rsp = stack ? stack + size : 0;
+    } else if (fork && !strcmp(info->name, "clone")) {
+        child_rsp = arg1;           /* newsp, 0 for "same stack" */
+    }
+    pending_record(cs, cr3, key_rip, rsp, fork, child_rsp, nr, seq, abi,
+                   has_task, &task);
+}
+
 void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
                                target_ulong ret_eip, int entry)
 {
@@ -248,56 +325,29 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     bool long64 = env->hflags & HF_CS64_MASK;
     uint8_t abi = entry == CLOAK_TRACE_ENTRY_SYSCALL64 ? CLOAK_TRACE_ABI_X86_64
                                                        : CLOAK_TRACE_ABI_I386;
-    const CloakSyscallInfo *info;
+    uint64_t rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
+    uint64_t nr = abi == CLOAK_TRACE_ABI_X86_64 ? env->regs[R_EAX]
+                                                : (uint32_t)env->regs[R_EAX];
+    const CloakSyscallInfo *info = syscall_info(abi, nr);
     struct cloak_trace_syscall_enter *e;
-    uint64_t nr, args[6], rsp, cr3 = env->cr[3], seq, child_rsp = 0;
-    uint32_t len, max_len;
+    uint32_t tid, len, max_len;
     uint8_t *pos;
     unsigned i, npaths = 0;
-    struct cloak_trace_task task;
-    uint32_t tid;
     bool same_task = task_returned(env, &tid);
-    bool fork, may_hold, has_task;
+    bool may_hold;
 
-    rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
-    if (abi == CLOAK_TRACE_ABI_X86_64) {
-        nr = env->regs[R_EAX];
-        args[0] = env->regs[R_EDI];
-        args[1] = env->regs[R_ESI];
-        args[2] = env->regs[R_EDX];
-        args[3] = env->regs[10];
-        args[4] = env->regs[8];
-        args[5] = env->regs[9];
-    } else {
-        nr = (uint32_t)env->regs[R_EAX];
-        args[0] = (uint32_t)env->regs[R_EBX];
-        args[1] = (uint32_t)env->regs[R_ECX];
-        args[2] = (uint32_t)env->regs[R_EDX];
-        args[3] = (uint32_t)env->regs[R_ESI];
-        args[4] = (uint32_t)env->regs[R_EDI];
-        args[5] = (uint32_t)env->regs[R_EBP];
-        if (entry == CLOAK_TRACE_ENTRY_SYSENTER) {
-            /* Linux vDSO: EBP holds the user stack, arg 6 is at [EBP]. */
-            args[5] = read_guest_u32(cs, args[5]);
-        } else if (entry == CLOAK_TRACE_ENTRY_SYSCALL32) {
-            /* SYSCALL clobbers ECX: arg 2 is in EBP, arg 6 at [ESP]. */
-            args[1] = (uint32_t)env->regs[R_EBP];
-            args[5] = read_guest_u32(cs, rsp);
-        }
-    }
-    info = syscall_info(abi, nr);
     if (info && info->path_args && cloak_trace_paths) {
         npaths = ctpop8(info->path_args);
     }
-    fork = info && info->kind == CLOAK_SYSCALL_KIND_FORK;
     /*
      * Held for its return: a call whose return lands at a known address
      * (not a fork, whose child returns too), where one thread runs every
      * vCPU.  Returns are only seen under TCG.
      */
-    may_hold = tcg_enabled() && ret_eip && !fork &&
+    may_hold = tcg_enabled() && ret_eip &&
                entry != CLOAK_TRACE_ENTRY_SYSCALL32 &&
-               !(info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) &&
+               !(info && (info->kind == CLOAK_SYSCALL_KIND_FORK ||
+                          info->kind == CLOAK_SYSCALL_KIND_NORETURN)) &&
                !pending_is_shared();
     max_len = sizeof(*e) + npaths * (sizeof(struct cloak_trace_path) +
                                      CLOAK_TRACE_PATH_MAX);
@@ -308,12 +358,12 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     if (!e) {
         return;
     }
-    e->cr3 = cr3;
+    e->cr3 = env->cr[3];
     e->rip = insn_eip;
     e->ret_rip = ret_eip;
     e->rsp = rsp;
     e->nr = nr;
-    memcpy(e->args, args, sizeof(args));
+    syscall_args(env, entry, rsp, e->args);
     e->abi = abi;
     e->entry = entry;
     e->npaths = npaths;
@@ -328,7 +378,7 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
     for (i = 0; npaths && i < 6; i++) {
         if (info->path_args & (1u << i)) {
             uint64_t addr = abi == CLOAK_TRACE_ABI_I386 ?
-                            (uint32_t)args[i] : args[i];
+                            (uint32_t)e->args[i] : e->args[i];
 
             pos += read_path(cs, addr, i, (void *)pos);
         }
@@ -344,34 +394,7 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
         cloak_trace_hold(cs, release_held_entry);
         return;
     }
-    seq = e->hdr.seq;
-    has_task = e->hdr.flags & CLOAK_TRACE_RF_TASK;
-    if (has_task) {
-        /* From publication on, a reader may scribble on the record. */
-        task = e->task;
-    }
-    cloak_trace_commit(cs, &e->hdr, len);
-    if ((info && info->kind == CLOAK_SYSCALL_KIND_NORETURN) ||
-        !tcg_enabled()) {
-        return;     /* returns are only seen under TCG */
-    }
-
-    /*
-     * Linux returns from both 32-bit fast entries to the vDSO's landing
-     * pad, not after the instruction: SYSENTER has no return address, and
-     * compat SYSCALL's is moved.  Those entries pair on any RIP.
-     */
-    if (fork && info->name[5] == '3') {
-        /* clone3(struct clone_args *): the child starts on stack+size. */
-        uint64_t stack = read_guest_u64(cs, args[0] + 40);
-        uint64_t size = read_guest_u64(cs, args[0] + 48);
-
-        child_rsp = stack ? stack + size : 0;
-    } else if (fork && !strcmp(info->name, "clone")) {
-        child_rsp = args[1];        /* newsp, 0 for "same stack" */
-    }
-    pending_record(cs, cr3, entry == CLOAK_TRACE_ENTRY_SYSCALL32 ? 0 : ret_eip,
-                   rsp, fork, child_rsp, nr, seq, abi, has_task, &task);
+    enter_alone(cs, e, len, info);
 }
 
 /* The held entry's return, written into its record and published. */
@@ -400,12 +423,16 @@ static void return_into_held(CPUX86State *env, int64_t ret, int exit)
     cloak_trace_commit_returned(cs, &e->hdr, held.len + sizeof(*r));
 }
 
-void cloak_trace_syscall_return(CPUX86State *env, int exit)
+/*
+ * A return that is not the held entry's: paired through the pending table
+ * into an exit record of its own.  Out of line, so that the common return
+ * into the held entry zeroes no locals.
+ */
+static void __attribute__((noinline)) return_alone(CPUX86State *env, int exit,
+                                                   uint64_t rip, uint64_t rsp)
 {
     CPUState *cs = env_cpu(env);
     bool long64 = env->hflags & HF_CS64_MASK;
-    uint64_t rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
-    uint64_t rip = env->eip;
     int64_t ret = env->regs[R_EAX];
     struct cloak_trace_syscall_exit *x;
     const CloakPending *e;
@@ -415,14 +442,6 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
     uint8_t abi;
     bool child, has_task, restart_site, shared;
 
-    if (held.cs) {
-        if (held.cs == cs && held.rec->ret_rip == rip &&
-            held.rec->rsp == rsp && held.rec->cr3 == env->cr[3]) {
-            return_into_held(env, ret, exit);
-            return;
-        }
-        cloak_trace_release_held();
-    }
     /* Only 32-bit code is restarted through the vDSO's int $0x80 (CD 80). */
     restart_site = !long64 && (read_guest_u32(cs, rip) & 0xffff) == 0x80cd;
     shared = pending_lock();
@@ -470,4 +489,21 @@ void cloak_trace_syscall_return(CPUX86State *env, int exit)
         x->hdr.flags |= CLOAK_TRACE_RF_CHILD;
     }
     cloak_trace_commit(cs, &x->hdr, sizeof(*x));
+}
+
+void cloak_trace_syscall_return(CPUX86State *env, int exit)
+{
+    uint64_t rsp = (env->hflags & HF_CS64_MASK) ? env->regs[R_ESP]
+                                                 : (uint32_t)env->regs[R_ESP];
+    uint64_t rip = env->eip;
+
+    if (held.cs) {
+        if (held.cs == env_cpu(env) && held.rec->ret_rip == rip &&
+            held.rec->rsp == rsp && held.rec->cr3 == env->cr[3]) {
+            return_into_held(env, env->regs[R_EAX], exit);
+            return;
+        }
+        cloak_trace_release_held();
+    }
+    return_alone(env, exit, rip, rsp);
 }
