@@ -18,12 +18,14 @@ guest's console line appears).
 
 The noise on a shared 2-core VM comes in bursts (identical 1 s segments
 took 0.64-1.26 s), so a pair ratio alone is worth little: many short pairs
-(default 60 of 120,000 syscalls, about 50 ms each) put the two halves of
+(default 100 of 120,000 syscalls, about 100 ms each) put the two halves of
 a pair close together in time, and their median is what the bench reports,
 with the quartiles and the spread.  Each segment is checked against the
 producer's own record counter in the ring file: a traced segment must
 have written two records per syscall and an untraced one none; a pair
-where the switch came late is dropped and counted, never measured.
+where the switch came late is dropped and counted, never measured.  The
+vCPU thread runs alone on one CPU, the reader and the rest on the others
+(pin()).
 
 One boot traces without an OS profile, one with the test guest's kernel
 profile (process attribution on), each with a live `cloak-trace -f`
@@ -51,6 +53,8 @@ from tests.lib.qmp import QmpClient
 # two boots differed by 10%): every boot of the bench lays the guest out
 # alike, so that boots with and without attribution compare.
 FIXED_LAYOUT = "nokaslr norandmaps"
+# The CPUs this bench may use, before pin() narrows its own set.
+CPUS = sorted(os.sched_getaffinity(0))
 
 
 def vcpu_seconds(pid):
@@ -79,6 +83,31 @@ def vcpu_seconds(pid):
     return total / 1e9
 
 
+def pin(qemu_pid, reader_pid):
+    """The vCPU thread alone on the first CPU, everything else (QEMU's
+    other threads, the reader, this harness) on the others, as libvirt's
+    <vcpupin> and <emulatorpin> place them on a sandbox host.  On the
+    2-core development machines the busy reader of traced segments
+    otherwise takes the vCPU's core now and then, and the vCPU thread
+    comes back to cold caches: a cost of the machine, not of the trace.
+    Returns what was done, for the report."""
+    cpus = CPUS
+    if len(cpus) < 2:
+        return "not pinned (one CPU)"
+    vcpu_cpu, others = {cpus[0]}, set(cpus[1:])
+    os.sched_setaffinity(0, others)
+    os.sched_setaffinity(reader_pid, others)
+    for tid in os.listdir("/proc/%d/task" % qemu_pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (qemu_pid, tid)) as f:
+                vcpu = f.read().startswith("CPU ")
+            os.sched_setaffinity(int(tid), vcpu_cpu if vcpu else others)
+        except (FileNotFoundError, ProcessLookupError):
+            pass            # a thread that has just exited
+    return "vCPU thread on CPU %d, the rest on CPU %s" % (
+        cpus[0], ",".join(str(c) for c in sorted(others)))
+
+
 def traced_in(segment):
     """Pair k is segments 2k+1 and 2k+2: traced first in even pairs."""
     if segment == 0:
@@ -89,7 +118,8 @@ def traced_in(segment):
 
 def alternating(per_segment, pairs, pause_ms, profile=None):
     """One boot; returns ([(traced cpu, untraced cpu)] per pair, pairs
-    dropped because a switch came late, the reader's summary)."""
+    dropped because a switch came late, the reader's summary, how the
+    threads were pinned)."""
     segments = 1 + 2 * pairs
     opts = ",size=64M,events=syscall:pagefault,paths=on,enabled=off"
     if profile:
@@ -108,6 +138,7 @@ def alternating(per_segment, pairs, pause_ms, profile=None):
                                   stderr=subprocess.PIPE)
         while not os.path.exists(sock):
             time.sleep(0.01)
+        pinned = pin(g.proc.pid, reader.pid)
         qmp = QmpClient(sock)
         cpu_marks, record_marks, seen = [], [], 0
         while g.proc.poll() is None:
@@ -125,6 +156,7 @@ def alternating(per_segment, pairs, pause_ms, profile=None):
             time.sleep(0.001)
         qmp.close()
         rc = g.wait()
+        os.sched_setaffinity(0, CPUS)
         _, err = reader.communicate(timeout=120)
         summary = json.loads(err.decode().strip().splitlines()[-1])
         console = g.console_text()
@@ -153,7 +185,7 @@ def alternating(per_segment, pairs, pause_ms, profile=None):
         sys.exit("bench_guest: %d of %d pairs had tracing in the wrong state "
                  "(the host missed the %d ms pause): rerun with a longer "
                  "pause" % (dropped, pairs, pause_ms))
-    return out, dropped, summary
+    return out, dropped, summary, pinned
 
 
 def quiet_ratio(pairs):
@@ -184,12 +216,12 @@ def profile_seconds(source, runs=3):
 
 def main():
     per_segment = int(sys.argv[1]) if len(sys.argv) > 1 else 40000
-    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 60
+    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 100
     pause_ms = int(sys.argv[3]) if len(sys.argv) > 3 else 60
     ratios, quiet = {}, {}
     for kind, profile in (("traced", None),
                           ("traced with attribution", tl.guest_os_profile())):
-        got, dropped, summary = alternating(per_segment, pairs, pause_ms,
+        got, dropped, summary, pinned = alternating(per_segment, pairs, pause_ms,
                                             profile)
         ratios[kind] = [t / u for t, u in got]
         quiet[kind] = quiet_ratio(got)
@@ -197,9 +229,9 @@ def main():
         print("  %s, pairs (vCPU thread CPU traced / untraced, ms): %s" % (
             kind, ", ".join("%.0f/%.0f" % (t * 1e3, u * 1e3) for t, u in got)))
         print("  %s: %d records read, %d lost; %d pairs dropped (tracing "
-              "switched late)" % (kind, sum(v["records"]
-                                            for v in summary["vcpus"]),
-                                  lost, dropped))
+              "switched late); %s" % (kind, sum(v["records"]
+                                              for v in summary["vcpus"]),
+                                    lost, dropped, pinned))
         sys.stdout.flush()
     print("guest workload: tracebench, %d syscalls (getppid, read, lseek) per "
           "segment, -cloak off, -smp 1, TCG, events=syscall:pagefault, "
