@@ -87,9 +87,9 @@ def pin(qemu_pid, reader_pid):
     """The vCPU thread alone on the first CPU, everything else (QEMU's
     other threads, the reader, this harness) on the others, as libvirt's
     <vcpupin> and <emulatorpin> place them on a sandbox host.  On the
-    2-core development machines the busy reader of traced segments
-    otherwise takes the vCPU's core now and then, and the vCPU thread
-    comes back to cold caches: a cost of the machine, not of the trace.
+    2-core development machines the busy reader of traced segments can
+    otherwise take the vCPU's core, and the vCPU thread then comes back
+    to cold caches: a cost of the machine, not of the trace.
     Returns what was done, for the report."""
     cpus = CPUS
     if len(cpus) < 2:
