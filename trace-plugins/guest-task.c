@@ -244,8 +244,8 @@ static bool read_block(CPUX86State *env, GuestTaskCache *c,
                      &pid, 4) ||
         !kernel_read(env, c, task + p->offset[CLOAK_OS_OFF_TASK_TGID],
                      &tgid, 4) ||
-        !kernel_read(env, c, task + p->offset[CLOAK_OS_OFF_TASK_COMM],
-                     t->comm, sizeof(t->comm))) {
+        !kernel_load_comm(env, c, task + p->offset[CLOAK_OS_OFF_TASK_COMM],
+                          t->comm)) {
         return false;
     }
     ppid = 0;
@@ -456,10 +456,7 @@ bool cloak_trace_guest_task(CPUX86State *env, struct cloak_trace_task *t)
                      &pid) || pid != c->block.tid ||
         !kernel_load_comm(env, c, task + p->offset[CLOAK_OS_OFF_TASK_COMM],
                           c->block.comm)) {
-        if (!read_block(env, c, p, task, &c->block) ||
-            !kernel_load_comm(env, c,
-                              task + p->offset[CLOAK_OS_OFF_TASK_COMM],
-                              c->block.comm)) {
+        if (!read_block(env, c, p, task, &c->block)) {
             c->task = 0;
             return false;
         }

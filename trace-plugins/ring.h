@@ -30,7 +30,7 @@ typedef struct CloakRingProducer {
     uint64_t tail_cache;                /* last tail seen */
     uint64_t prefetched;                /* lines below it asked for */
     uint64_t seq;                       /* next sequence number */
-    uint64_t records;                   /* records written */
+    uint64_t records;                   /* events written */
     uint64_t lost;                      /* events dropped, total */
     uint64_t lost_pending;              /* dropped since the last LOST record */
     uint64_t lost_first;                /* seq of the first of those */
@@ -218,10 +218,10 @@ static inline struct cloak_trace_rec *cloak_ring_begin(CloakRingProducer *p,
 
 /*
  * Bytes past head whose cache lines a commit asks for ahead of the next
- * records (an exit after an entry is 280 bytes).  A store to a line that
- * no cache holds (a ring larger than the cache), or that the reader's
- * core holds, stalls the vCPU until the line arrives; asked for now, it
- * arrives while the guest runs on.
+ * records (an entry that carries its return is 184 bytes).  A store to a
+ * line that no cache holds (a ring larger than the cache), or that the
+ * reader's core holds, stalls the vCPU until the line arrives; asked for
+ * now, it arrives while the guest runs on.
  */
 #define CLOAK_RING_PREFETCH_BYTES 320
 

@@ -168,6 +168,13 @@ static void release_held_entry(void)
     cloak_trace_commit(cs, &e->hdr, held.len);
 }
 
+/* RSP as user code sees it: 32 bits wide outside 64-bit code. */
+static inline uint64_t user_rsp(CPUX86State *env)
+{
+    return (env->hflags & HF_CS64_MASK) ? env->regs[R_ESP]
+                                        : (uint32_t)env->regs[R_ESP];
+}
+
 static const CloakSyscallInfo *syscall_info(uint8_t abi, uint64_t nr)
 {
     if (abi == CLOAK_TRACE_ABI_X86_64 && nr < CLOAK_SYSCALL_COUNT_X86_64) {
@@ -322,10 +329,9 @@ void cloak_trace_syscall_enter(CPUX86State *env, target_ulong insn_eip,
                                target_ulong ret_eip, int entry)
 {
     CPUState *cs = env_cpu(env);
-    bool long64 = env->hflags & HF_CS64_MASK;
     uint8_t abi = entry == CLOAK_TRACE_ENTRY_SYSCALL64 ? CLOAK_TRACE_ABI_X86_64
                                                        : CLOAK_TRACE_ABI_I386;
-    uint64_t rsp = long64 ? env->regs[R_ESP] : (uint32_t)env->regs[R_ESP];
+    uint64_t rsp = user_rsp(env);
     uint64_t nr = abi == CLOAK_TRACE_ABI_X86_64 ? env->regs[R_EAX]
                                                 : (uint32_t)env->regs[R_EAX];
     const CloakSyscallInfo *info = syscall_info(abi, nr);
@@ -493,8 +499,7 @@ static void __attribute__((noinline)) return_alone(CPUX86State *env, int exit,
 
 void cloak_trace_syscall_return(CPUX86State *env, int exit)
 {
-    uint64_t rsp = (env->hflags & HF_CS64_MASK) ? env->regs[R_ESP]
-                                                 : (uint32_t)env->regs[R_ESP];
+    uint64_t rsp = user_rsp(env);
     uint64_t rip = env->eip;
 
     if (held.cs) {

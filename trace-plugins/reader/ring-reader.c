@@ -18,6 +18,17 @@ static bool is_pow2(uint64_t v)
     return v && !(v & (v - 1));
 }
 
+/* Version 2's record sizes by type; version 3 keeps them. */
+#define RECORD_SIZES_V2 { \
+        [CLOAK_TRACE_REC_PAD] = 8, \
+        [CLOAK_TRACE_REC_LOST] = sizeof(struct cloak_trace_lost), \
+        [CLOAK_TRACE_REC_SYSCALL_ENTER] = \
+            sizeof(struct cloak_trace_syscall_enter), \
+        [CLOAK_TRACE_REC_SYSCALL_EXIT] = \
+            sizeof(struct cloak_trace_syscall_exit), \
+        [CLOAK_TRACE_REC_PAGE_FAULT] = sizeof(struct cloak_trace_page_fault), \
+    }
+
 /* Record sizes by ABI version (index) and type. */
 static const uint16_t expected_record_size[4][8] = {
     [1] = {
@@ -27,22 +38,8 @@ static const uint16_t expected_record_size[4][8] = {
         [CLOAK_TRACE_REC_SYSCALL_EXIT] = CLOAK_TRACE_V1_SYSCALL_EXIT_SIZE,
         [CLOAK_TRACE_REC_PAGE_FAULT] = CLOAK_TRACE_V1_PAGE_FAULT_SIZE,
     },
-    [2] = {
-        [CLOAK_TRACE_REC_PAD] = 8,
-        [CLOAK_TRACE_REC_LOST] = sizeof(struct cloak_trace_lost),
-        [CLOAK_TRACE_REC_SYSCALL_ENTER] =
-            sizeof(struct cloak_trace_syscall_enter),
-        [CLOAK_TRACE_REC_SYSCALL_EXIT] = sizeof(struct cloak_trace_syscall_exit),
-        [CLOAK_TRACE_REC_PAGE_FAULT] = sizeof(struct cloak_trace_page_fault),
-    },
-    [3] = {     /* version 2's sizes; entries may carry their return */
-        [CLOAK_TRACE_REC_PAD] = 8,
-        [CLOAK_TRACE_REC_LOST] = sizeof(struct cloak_trace_lost),
-        [CLOAK_TRACE_REC_SYSCALL_ENTER] =
-            sizeof(struct cloak_trace_syscall_enter),
-        [CLOAK_TRACE_REC_SYSCALL_EXIT] = sizeof(struct cloak_trace_syscall_exit),
-        [CLOAK_TRACE_REC_PAGE_FAULT] = sizeof(struct cloak_trace_page_fault),
-    },
+    [2] = RECORD_SIZES_V2,
+    [3] = RECORD_SIZES_V2,      /* entries may carry their return */
 };
 
 bool ct_header_check(const struct cloak_trace_header *h, uint64_t real_size,
