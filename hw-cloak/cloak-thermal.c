@@ -33,6 +33,7 @@ typedef struct {
     MemoryRegion io;
     QEMUTimer *timer;
     uint8_t index;
+    int latched_dk;         /* the sample whose high byte was read last */
     int low_c, high_c;
     double load;            /* smoothed, 0..1 */
     int64_t last_wall_ns;
@@ -138,10 +139,16 @@ static uint64_t thermal_read(void *opaque, hwaddr addr, unsigned size)
     case CLOAK_HWM_REG_TEMP1:
         dk = thermal_now(t);
         return (dk - 2732 + 5) / 10;
-    case CLOAK_HWM_REG_DK_LOW:
-        return thermal_now(t) & 0xff;
+    /*
+     * Reading the high byte latches the sample the low byte then gives,
+     * as sensor chips do: two samples a 256 boundary apart (3328 dK is
+     * 59.6 C) would otherwise read as one 25.6 degrees off.
+     */
     case CLOAK_HWM_REG_DK_HIGH:
-        return thermal_now(t) >> 8;
+        t->latched_dk = thermal_now(t);
+        return t->latched_dk >> 8;
+    case CLOAK_HWM_REG_DK_LOW:
+        return t->latched_dk & 0xff;
     default:
         return 0;
     }
@@ -178,6 +185,7 @@ void cloak_thermal_init(void)
     t->low_c = cloak_value_number("acpi", "thermal-low", 30);
     t->high_c = MAX(cloak_value_number("acpi", "thermal-high", 45),
                     t->low_c);
+    t->latched_dk = 2732 + t->low_c * 10;
     memory_region_init_io(&t->io, NULL, &thermal_ops, t, "cloak-hwm",
                           CLOAK_HWM_DATA_PORT - CLOAK_HWM_INDEX_PORT + 1);
     memory_region_add_subregion(get_system_io(), CLOAK_HWM_INDEX_PORT,

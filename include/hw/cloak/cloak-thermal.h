@@ -21,7 +21,7 @@
 #define CLOAK_HWM_DATA_PORT      0x296
 #define CLOAK_HWM_REG_TEMP1      0x29   /* whole degrees C, as ITE's TEMP1 */
 #define CLOAK_HWM_REG_DK_LOW     0x70   /* tenths of a kelvin, low byte */
-#define CLOAK_HWM_REG_DK_HIGH    0x71   /* ... high byte */
+#define CLOAK_HWM_REG_DK_HIGH    0x71   /* ... high byte; read first */
 
 /* From cloak_machine_created: the sensor, when the profile has a zone. */
 void cloak_thermal_init(void);
